@@ -1,0 +1,152 @@
+//! The connection state machine: bytes and commands in, events and bytes out.
+
+mod recv;
+mod send;
+mod state;
+
+pub use send::FrameHead;
+pub use state::{SUGGESTED_CLOSE_TIMEOUT, State, TransportAction};
+
+use crate::{CloseFrame, Config, ControlPayload, Error, KeySource, Role};
+
+/// One WebSocket connection after the opening handshake, in either role.
+///
+/// It owns no socket, clock or thread. The caller moves bytes:
+///
+/// 1. **Input.** Read from the transport into a buffer and pass it to [`receive`](Self::receive)
+///    until it reports `event: None` (everything consumed). Each call consumes bytes from the
+///    front and may lend one [`Event`](crate::Event); data is unmasked in place and borrowed
+///    from the buffer. At end of input call [`receive_eof`](Self::receive_eof).
+/// 2. **Commands.** [`send_text`](Self::send_text), [`send_binary`](Self::send_binary),
+///    [`send_fragment`](Self::send_fragment), [`ping`](Self::ping), [`pong`](Self::pong) and
+///    [`close`](Self::close) write frames into the caller's [`OutBuf`](crate::OutBuf) (a `Vec<u8>` or a
+///    [`SliceBuf`](crate::SliceBuf)).
+/// 3. **Output.** Automatic replies (Pong, the Close reply, the Close frame after a failure)
+///    wait in fixed slots: after handling input, call [`poll_transmit`](Self::poll_transmit)
+///    (every send command also writes them first). Write the output to the transport.
+/// 4. **Transport.** [`transport_action`](Self::transport_action) says when to close it.
+///
+/// ```
+/// use wsproto::{Config, Connection, Event, KeySource, MessageKind, Role};
+///
+/// let mut client = Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(1));
+/// let mut server = Connection::new(Role::Server, Config::new());
+///
+/// let mut wire = Vec::new();
+/// client.send_text("hello", &mut wire).unwrap();
+///
+/// let received = server.receive(&mut wire).unwrap();
+/// assert_eq!(received.consumed, wire.len());
+/// match received.event {
+///     Some(Event::Data { kind: MessageKind::Text, data, first: true, last: true }) => {
+///         assert_eq!(data, b"hello")
+///     }
+///     other => panic!("{other:?}"),
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Connection {
+    role: Role,
+    config: Config,
+    keys: Option<KeySource>,
+    /// Reserved bits owned by negotiated extensions.
+    rsv_allowed: u8,
+    close: state::CloseState,
+    recv: recv::RecvState,
+    send: send::SendState,
+    pending_pong: Option<ControlPayload>,
+    pending_close: Option<CloseFrame>,
+}
+
+impl Connection {
+    /// A connection in the open state. A client draws masking keys from the operating system
+    /// (feature `getrandom`, on by default); without that feature use
+    /// [`with_key_source`](Self::with_key_source) for a client.
+    #[must_use]
+    pub fn new(role: Role, config: Config) -> Self {
+        #[cfg(feature = "getrandom")]
+        let keys = role.masks_outgoing().then(KeySource::os);
+        #[cfg(not(feature = "getrandom"))]
+        let keys = None;
+        Self::build(role, config, keys)
+    }
+
+    /// A connection that draws client masking keys from `keys` (a server never uses them).
+    #[must_use]
+    pub fn with_key_source(role: Role, config: Config, keys: KeySource) -> Self {
+        Self::build(role, config, Some(keys))
+    }
+
+    fn build(role: Role, config: Config, keys: Option<KeySource>) -> Self {
+        Self {
+            role,
+            config,
+            keys,
+            rsv_allowed: 0,
+            close: state::CloseState::default(),
+            recv: recv::RecvState::default(),
+            send: send::SendState::default(),
+            pending_pong: None,
+            pending_close: None,
+        }
+    }
+
+    /// Lets received frames carry the reserved bits in `rsv` (an extension negotiated in the
+    /// handshake owns them).
+    #[allow(dead_code)]
+    pub(crate) fn allow_reserved_bits(&mut self, rsv: u8) {
+        self.rsv_allowed = rsv & 0b111;
+    }
+
+    /// Our role.
+    #[must_use]
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The configuration in force.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Where the connection is in its life.
+    #[must_use]
+    pub fn state(&self) -> State {
+        self.close.state()
+    }
+
+    /// The error that failed the connection, if it failed.
+    #[must_use]
+    pub fn error(&self) -> Option<Error> {
+        self.close.failed
+    }
+
+    /// Whether automatic replies wait for [`poll_transmit`](Self::poll_transmit).
+    #[must_use]
+    pub fn wants_transmit(&self) -> bool {
+        self.pending_pong.is_some() || self.pending_close.is_some()
+    }
+
+    /// What to do with the transport now (see [`TransportAction`]).
+    #[must_use]
+    pub fn transport_action(&self) -> TransportAction {
+        self.close.transport_action(self.role, self.wants_transmit())
+    }
+
+    /// Records a fatal error (once) and queues the Close frame that answers it.
+    fn fail(&mut self, e: Error) -> Error {
+        if let Some(first) = self.close.failed {
+            return first;
+        }
+        self.close.failed = Some(e);
+        self.pending_pong = None;
+        if let Some(code) = e.close_code() {
+            if !self.close.sent && !self.close.eof {
+                self.pending_close = Some(CloseFrame::with_code(code));
+                self.close.sent = true;
+            }
+        }
+        e
+    }
+}

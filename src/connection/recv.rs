@@ -1,0 +1,298 @@
+//! The receive path: frame headers, unmasking in place, validation, control frames.
+
+use super::Connection;
+use crate::frame::{FrameHeader, HeaderStatus, MAX_HEADER_LEN, OpCode, decode_header};
+use crate::mask::apply_mask;
+use crate::utf8::Utf8Validator;
+use crate::{CloseFrame, ControlPayload, Error, Event, Limit, MessageKind, ProtocolViolation, Received, Role};
+
+/// Receive-side state: a partial header, the frame and message in progress.
+#[derive(Clone, Debug, Default)]
+pub(super) struct RecvState {
+    header: [u8; MAX_HEADER_LEN],
+    header_len: u8,
+    frame: Option<Frame>,
+    message: Option<Message>,
+    utf8: Utf8Validator,
+    control: ControlPayload,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Frame {
+    opcode: OpCode,
+    fin: bool,
+    mask: Option<[u8; 4]>,
+    remaining: u64,
+    /// Payload bytes of this frame already processed (the masking phase).
+    offset: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Message {
+    kind: MessageKind,
+    /// Payload bytes announced by the frame headers so far.
+    announced: u64,
+    /// Payload bytes handed out so far.
+    delivered: u64,
+    fragments: u32,
+    started: bool,
+}
+
+/// What one step of the receive loop found; data is described by indices so that the borrow of
+/// the input is taken only once, in [`Connection::receive`].
+enum Step {
+    NeedMore,
+    Control(usize, Event<'static>),
+    Data { start: usize, end: usize, kind: MessageKind, first: bool, last: bool },
+}
+
+impl Connection {
+    /// Feeds bytes read from the transport and returns at most one event.
+    ///
+    /// Consumes bytes from the front of `input` and reports how many in
+    /// [`Received::consumed`]. When [`Received::event`] is `None`, all of `input` was consumed
+    /// (partial headers and control frames are kept inside the connection, so any split of
+    /// the input gives the same events). Otherwise call again with `&mut input[consumed..]`
+    /// after handling the event. Data payloads are unmasked in place in `input` and lent as
+    /// [`Event::Data`].
+    ///
+    /// ```
+    /// use wsproto::{Config, Connection, Event, Role};
+    /// let mut client = Connection::new(Role::Client, Config::new());
+    /// // Two unmasked server frames: Ping "a", then Text "hi".
+    /// let mut input = *b"\x89\x01a\x81\x02hi";
+    /// let mut pos = 0;
+    /// let mut events = Vec::new();
+    /// loop {
+    ///     let r = client.receive(&mut input[pos..]).unwrap();
+    ///     pos += r.consumed;
+    ///     match r.event {
+    ///         Some(Event::Ping(p)) => events.push(format!("ping {:?}", p.as_bytes())),
+    ///         Some(Event::Data { data, .. }) => events.push(format!("data {:?}", data)),
+    ///         Some(other) => events.push(format!("{other:?}")),
+    ///         None => break,
+    ///     }
+    /// }
+    /// assert_eq!(events, ["ping [97]", "data [104, 105]"]);
+    /// assert!(client.wants_transmit()); // the automatic Pong
+    /// ```
+    ///
+    /// Once a Close frame has been received, later input is consumed and ignored.
+    ///
+    /// # Errors
+    /// A fatal [`Error`] when the peer breaks the protocol or a limit. The Close frame that
+    /// answers it is queued for [`poll_transmit`](Self::poll_transmit), and every later call
+    /// returns the same error.
+    pub fn receive<'b>(&mut self, input: &'b mut [u8]) -> Result<Received<'b>, Error> {
+        if let Some(e) = self.close.failed {
+            return Err(e);
+        }
+        if self.close.received {
+            return Ok(Received { consumed: input.len(), event: None });
+        }
+        match self.step(input) {
+            Ok(Step::NeedMore) => Ok(Received { consumed: input.len(), event: None }),
+            Ok(Step::Control(consumed, event)) => Ok(Received { consumed, event: Some(event) }),
+            Ok(Step::Data { start, end, kind, first, last }) => {
+                let data = &input[start..end];
+                Ok(Received { consumed: end, event: Some(Event::Data { kind, data, first, last }) })
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// Reports that the transport ended (a read returned 0 bytes).
+    ///
+    /// # Errors
+    /// [`Error::UnexpectedEof`] (reported to applications as close code 1006, abnormal closure)
+    /// when no Close frame had been received: the connection fails. After a received Close
+    /// frame, end of input is the normal end and this returns `Ok`.
+    pub fn receive_eof(&mut self) -> Result<(), Error> {
+        if let Some(e) = self.close.failed {
+            self.close.eof = true;
+            return Err(e);
+        }
+        self.close.eof = true;
+        if self.close.received {
+            self.pending_pong = None;
+            return Ok(());
+        }
+        // Nothing can be written to a transport whose peer is gone.
+        self.pending_pong = None;
+        Err(self.fail(Error::UnexpectedEof))
+    }
+
+    fn step(&mut self, input: &mut [u8]) -> Result<Step, Error> {
+        let mut pos = 0;
+        loop {
+            if self.recv.frame.is_none() {
+                let Some(used) = self.read_header(&input[pos..])? else {
+                    return Ok(Step::NeedMore);
+                };
+                pos += used;
+            }
+            let Some(frame) = self.recv.frame.as_mut() else {
+                unreachable!("a frame was started above")
+            };
+            let avail = (input.len() - pos).min(usize::try_from(frame.remaining).unwrap_or(usize::MAX));
+            let chunk = &mut input[pos..pos + avail];
+            if let Some(key) = frame.mask {
+                apply_mask(chunk, key, frame.offset as usize);
+            }
+            frame.remaining -= avail as u64;
+            frame.offset += avail as u64;
+            pos += avail;
+            let frame = *frame;
+            let frame_done = frame.remaining == 0;
+            if frame_done {
+                self.recv.frame = None;
+            }
+
+            if frame.opcode.is_control() {
+                self.recv.control.extend(chunk);
+                if !frame_done {
+                    return Ok(Step::NeedMore);
+                }
+                let payload = core::mem::take(&mut self.recv.control);
+                return self.finish_control(frame.opcode, payload).map(|e| Step::Control(pos, e));
+            }
+
+            let Some(msg) = self.recv.message.as_mut() else {
+                unreachable!("data frames start or continue a message")
+            };
+            if msg.kind == MessageKind::Text {
+                if let Err(e) = self.recv.utf8.feed(chunk) {
+                    return Err(Error::InvalidUtf8 { offset: msg.delivered + e.valid_up_to as u64 });
+                }
+            }
+            msg.delivered += avail as u64;
+            let last = frame_done && frame.fin;
+            if last && !self.recv.utf8.is_complete() {
+                return Err(Error::InvalidUtf8 { offset: msg.delivered });
+            }
+            if avail == 0 && !last && (msg.started || !frame_done) {
+                // Nothing new to report: an empty frame in the middle of a message, or a
+                // payload that has not arrived yet.
+                if pos == input.len() && !frame_done {
+                    return Ok(Step::NeedMore);
+                }
+                continue;
+            }
+            let first = !msg.started;
+            msg.started = true;
+            let kind = msg.kind;
+            if last {
+                self.recv.message = None;
+                self.recv.utf8.reset();
+            }
+            return Ok(Step::Data { start: pos - avail, end: pos, kind, first, last });
+        }
+    }
+
+    /// Reads a frame header from the front of `input` (completing a partial one kept from an
+    /// earlier call) and starts the frame. Returns the input bytes used, or `None` when the
+    /// header is still incomplete (all of `input` was kept).
+    fn read_header(&mut self, input: &[u8]) -> Result<Option<usize>, Error> {
+        let have = usize::from(self.recv.header_len);
+        let (header, used) = if have == 0 {
+            match decode_header(input)? {
+                HeaderStatus::Complete(h, n) => (h, n),
+                HeaderStatus::Partial { .. } => {
+                    // A partial header is shorter than the longest one.
+                    self.recv.header[..input.len()].copy_from_slice(input);
+                    self.recv.header_len = input.len() as u8;
+                    return Ok(None);
+                }
+            }
+        } else {
+            let take = (MAX_HEADER_LEN - have).min(input.len());
+            self.recv.header[have..have + take].copy_from_slice(&input[..take]);
+            match decode_header(&self.recv.header[..have + take])? {
+                HeaderStatus::Complete(h, n) => {
+                    self.recv.header_len = 0;
+                    (h, n - have)
+                }
+                HeaderStatus::Partial { .. } => {
+                    self.recv.header_len = (have + take) as u8;
+                    return Ok(None);
+                }
+            }
+        };
+        self.start_frame(header)?;
+        Ok(Some(used))
+    }
+
+    /// Applies every rule that a frame header must meet in this state, then starts the frame.
+    fn start_frame(&mut self, h: FrameHeader) -> Result<(), Error> {
+        match (self.role, h.mask.is_some()) {
+            (Role::Server, false) => return Err(ProtocolViolation::UnmaskedFrame.into()),
+            (Role::Client, true) => return Err(ProtocolViolation::MaskedFrame.into()),
+            _ => {}
+        }
+        if h.rsv & !self.rsv_allowed != 0 || (h.rsv != 0 && h.opcode.is_control()) {
+            return Err(ProtocolViolation::ReservedBits.into());
+        }
+        let cfg = &self.config;
+        match h.opcode {
+            OpCode::Continuation => {
+                let Some(msg) = self.recv.message.as_mut() else {
+                    return Err(ProtocolViolation::UnexpectedContinuation.into());
+                };
+                if h.payload_len > cfg.max_frame_payload {
+                    return Err(Error::LimitExceeded(Limit::FramePayload));
+                }
+                msg.announced = msg.announced.saturating_add(h.payload_len);
+                if msg.announced > cfg.max_message_size {
+                    return Err(Error::LimitExceeded(Limit::MessageSize));
+                }
+                msg.fragments = msg.fragments.saturating_add(1);
+                if msg.fragments > cfg.max_fragments {
+                    return Err(Error::LimitExceeded(Limit::Fragments));
+                }
+            }
+            OpCode::Text | OpCode::Binary => {
+                if self.recv.message.is_some() {
+                    return Err(ProtocolViolation::ExpectedContinuation.into());
+                }
+                if h.payload_len > cfg.max_frame_payload {
+                    return Err(Error::LimitExceeded(Limit::FramePayload));
+                }
+                if h.payload_len > cfg.max_message_size {
+                    return Err(Error::LimitExceeded(Limit::MessageSize));
+                }
+                let kind = if h.opcode == OpCode::Text { MessageKind::Text } else { MessageKind::Binary };
+                self.recv.message =
+                    Some(Message { kind, announced: h.payload_len, delivered: 0, fragments: 1, started: false });
+            }
+            OpCode::Close | OpCode::Ping | OpCode::Pong => self.recv.control = ControlPayload::EMPTY,
+        }
+        self.recv.frame =
+            Some(Frame { opcode: h.opcode, fin: h.fin, mask: h.mask, remaining: h.payload_len, offset: 0 });
+        Ok(())
+    }
+
+    fn finish_control(&mut self, opcode: OpCode, payload: ControlPayload) -> Result<Event<'static>, Error> {
+        Ok(match opcode {
+            OpCode::Ping => {
+                if self.config.auto_pong && !self.close.sent {
+                    // Only the latest Ping needs an answer (RFC 6455 §5.5.3).
+                    self.pending_pong = Some(payload);
+                }
+                Event::Ping(payload)
+            }
+            OpCode::Pong => Event::Pong(payload),
+            _ => {
+                let frame = CloseFrame::parse(payload.as_bytes())?;
+                self.close.received = true;
+                if self.config.auto_close_reply && !self.close.sent {
+                    self.pending_close = Some(match frame.code() {
+                        Some(code) => CloseFrame::with_code(code),
+                        None => CloseFrame::EMPTY,
+                    });
+                    self.close.sent = true;
+                }
+                Event::Close(frame)
+            }
+        })
+    }
+}

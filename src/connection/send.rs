@@ -1,0 +1,380 @@
+//! The send path: messages, fragments, control frames and the automatic replies.
+
+use super::Connection;
+use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, encode_header};
+use crate::mask::apply_mask;
+use crate::utf8::Utf8Validator;
+use crate::{CloseFrame, Error, MessageKind, Misuse, OutBuf, close::MAX_CONTROL_PAYLOAD};
+
+/// Send-side state: the fragmented message we are in the middle of, if any.
+#[derive(Clone, Debug, Default)]
+pub(super) struct SendState {
+    message: Option<MessageKind>,
+    utf8: Utf8Validator,
+}
+
+/// An encoded frame header, for vectored writes (see [`Connection::encode_frame_head`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameHead {
+    bytes: [u8; MAX_HEADER_LEN],
+    len: u8,
+}
+
+impl FrameHead {
+    /// The header bytes to write before the payload.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+impl AsRef<[u8]> for FrameHead {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+/// How a data send is checked.
+#[derive(Clone, Copy)]
+struct Mode {
+    /// May continue an open fragmented message.
+    fragment: bool,
+    /// Text must be checked (it did not come as `&str`).
+    check_utf8: bool,
+}
+
+impl Mode {
+    const WHOLE_STR: Self = Self { fragment: false, check_utf8: false };
+    const WHOLE: Self = Self { fragment: false, check_utf8: true };
+    const FRAGMENT: Self = Self { fragment: true, check_utf8: true };
+}
+
+const fn length_field_len(payload: usize) -> usize {
+    match payload {
+        0..=125 => 2,
+        126..=0xffff => 4,
+        _ => 10,
+    }
+}
+
+impl Connection {
+    /// Sends a whole text message (split into frames of at most
+    /// [`Config::max_outgoing_frame`](crate::Config::max_outgoing_frame) bytes).
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`] when a [`SliceBuf`](crate::SliceBuf) cannot hold the frames
+    /// (nothing is written), [`Misuse::SendAfterClose`] after our Close frame,
+    /// [`Misuse::MessageInProgress`] while a fragmented message is open, or the error that failed
+    /// the connection.
+    pub fn send_text(&mut self, text: &str, out: &mut impl OutBuf) -> Result<(), Error> {
+        self.send_message(MessageKind::Text, text.as_bytes(), true, out, Mode::WHOLE_STR)
+    }
+
+    /// Sends a whole binary message. Errors as for [`send_text`](Self::send_text).
+    ///
+    /// # Errors
+    /// As for [`send_text`](Self::send_text).
+    pub fn send_binary(&mut self, data: &[u8], out: &mut impl OutBuf) -> Result<(), Error> {
+        self.send_message(MessageKind::Binary, data, true, out, Mode::WHOLE_STR)
+    }
+
+    /// Sends a whole message of either kind. Text must be valid UTF-8.
+    ///
+    /// # Errors
+    /// As for [`send_text`](Self::send_text), and [`Misuse::InvalidUtf8`] for text that is not
+    /// UTF-8.
+    pub fn send(&mut self, kind: MessageKind, data: &[u8], out: &mut impl OutBuf) -> Result<(), Error> {
+        self.send_message(kind, data, true, out, Mode::WHOLE)
+    }
+
+    /// Sends the next piece of a message that is streamed out in several frames. The first call
+    /// starts a message of `kind`; later calls must give the same kind; the call with `fin`
+    /// ends it. Control frames may be sent between pieces.
+    ///
+    /// ```
+    /// use wsproto::{Config, Connection, MessageKind, Role};
+    /// let mut server = Connection::new(Role::Server, Config::new());
+    /// let mut out = Vec::new();
+    /// server.send_fragment(MessageKind::Text, "Hel".as_bytes(), false, &mut out).unwrap();
+    /// server.ping(b"", &mut out).unwrap();
+    /// server.send_fragment(MessageKind::Text, "lo".as_bytes(), true, &mut out).unwrap();
+    /// assert_eq!(out, b"\x01\x03Hel\x89\x00\x80\x02lo");
+    /// ```
+    ///
+    /// # Errors
+    /// As for [`send`](Self::send). Text pieces are checked as a stream: a character may be
+    /// split between pieces, but the message must be valid UTF-8 when it ends.
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        fin: bool,
+        out: &mut impl OutBuf,
+    ) -> Result<(), Error> {
+        self.send_message(kind, data, fin, out, Mode::FRAGMENT)
+    }
+
+    /// Sends a Ping with up to 125 bytes of payload.
+    ///
+    /// # Errors
+    /// [`Misuse::ControlPayloadTooLong`], [`Misuse::SendAfterClose`], [`Error::BufferTooSmall`],
+    /// or the error that failed the connection.
+    pub fn ping(&mut self, payload: &[u8], out: &mut impl OutBuf) -> Result<(), Error> {
+        self.send_control(OpCode::Ping, payload, out)
+    }
+
+    /// Sends an unsolicited Pong (a heartbeat), or answers a Ping by hand when
+    /// [`Config::auto_pong`](crate::Config::auto_pong) is off.
+    ///
+    /// # Errors
+    /// As for [`ping`](Self::ping).
+    pub fn pong(&mut self, payload: &[u8], out: &mut impl OutBuf) -> Result<(), Error> {
+        self.send_control(OpCode::Pong, payload, out)
+    }
+
+    /// Starts the close handshake, or answers the peer's Close when
+    /// [`Config::auto_close_reply`](crate::Config::auto_close_reply) is off. Calling it after
+    /// our Close was already sent or queued only writes what is pending.
+    ///
+    /// ```
+    /// use wsproto::{CloseCode, CloseFrame, Config, Connection, Role, State};
+    /// let mut server = Connection::new(Role::Server, Config::new());
+    /// let mut out = Vec::new();
+    /// server.close(CloseFrame::new(CloseCode::NORMAL, "bye"), &mut out).unwrap();
+    /// assert_eq!(out, b"\x88\x05\x03\xe8bye");
+    /// assert_eq!(server.state(), State::ClosingLocal);
+    /// ```
+    ///
+    /// # Errors
+    /// [`Misuse::InvalidCloseCode`] for a code that may not be sent, [`Error::BufferTooSmall`],
+    /// or the error that failed the connection.
+    pub fn close(&mut self, frame: CloseFrame, out: &mut impl OutBuf) -> Result<(), Error> {
+        if let Some(code) = frame.code() {
+            if !code.is_valid_on_wire() {
+                return Err(Misuse::InvalidCloseCode(code.0).into());
+            }
+        }
+        if self.close.sent {
+            return self.poll_transmit(out).map(drop);
+        }
+        if let Some(e) = self.close.failed {
+            return Err(e);
+        }
+        self.check_keys()?;
+        let mut payload = [0; MAX_CONTROL_PAYLOAD];
+        let n = frame.encode(&mut payload);
+        let need = self.pending_len() + self.control_len(n);
+        out.reserve(need).map_err(|required| Error::BufferTooSmall { required })?;
+        self.write_pending(out);
+        self.write_frame(out, OpCode::Close, true, &payload[..n]);
+        self.close.sent = true;
+        Ok(())
+    }
+
+    /// Writes the automatic replies that are waiting (a Pong, a Close reply, or the Close
+    /// frame that answers a failure) and returns how many bytes were written. Call it after
+    /// handling received events; it works after a failure too, so that the Close frame
+    /// reaches the peer.
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`] when a fixed buffer cannot hold the frames (nothing is written).
+    pub fn poll_transmit(&mut self, out: &mut impl OutBuf) -> Result<usize, Error> {
+        let need = self.pending_len();
+        if need == 0 {
+            return Ok(0);
+        }
+        self.check_keys()?;
+        out.reserve(need).map_err(|required| Error::BufferTooSmall { required })?;
+        self.write_pending(out);
+        Ok(need)
+    }
+
+    /// Encodes the header of one data frame carrying `payload` and, for a client, masks
+    /// `payload` in place. Write the returned header, then `payload`, with one vectored write:
+    /// the payload is never copied. Write [`poll_transmit`](Self::poll_transmit)'s output
+    /// first. `kind` and `fin` follow the rules of [`send_fragment`](Self::send_fragment); no
+    /// splitting is done.
+    ///
+    /// ```
+    /// use wsproto::{Config, Connection, MessageKind, Role};
+    /// let mut server = Connection::new(Role::Server, Config::new());
+    /// let mut payload = *b"zero-copy";
+    /// let head = server.encode_frame_head(MessageKind::Binary, &mut payload, true).unwrap();
+    /// assert_eq!(head.as_bytes(), &[0x82, 9]);
+    /// ```
+    ///
+    /// # Errors
+    /// As for [`send_fragment`](Self::send_fragment), except `BufferTooSmall`.
+    pub fn encode_frame_head(&mut self, kind: MessageKind, payload: &mut [u8], fin: bool) -> Result<FrameHead, Error> {
+        let (opcode, utf8) = self.begin_data(kind, payload, fin, Mode::FRAGMENT)?;
+        let mask = self.next_mask()?;
+        let header = FrameHeader::new(opcode, fin, payload.len() as u64, mask);
+        let mut head = FrameHead { bytes: [0; MAX_HEADER_LEN], len: 0 };
+        head.len = encode_header(&header, &mut head.bytes) as u8;
+        if let Some(key) = mask {
+            apply_mask(payload, key, 0);
+        }
+        self.end_data(kind, fin, utf8);
+        Ok(head)
+    }
+
+    fn send_message(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        fin: bool,
+        out: &mut impl OutBuf,
+        mode: Mode,
+    ) -> Result<(), Error> {
+        let (opcode, utf8) = self.begin_data(kind, data, fin, mode)?;
+        let need = self.pending_len() + self.data_len(data.len());
+        out.reserve(need).map_err(|required| Error::BufferTooSmall { required })?;
+        self.write_pending(out);
+        let max = self.config.max_outgoing_frame.max(1);
+        let mut chunks = data.chunks(max).peekable();
+        let mut op = opcode;
+        if data.is_empty() {
+            self.write_frame(out, op, fin, &[]);
+        }
+        while let Some(chunk) = chunks.next() {
+            let last = chunks.peek().is_none();
+            self.write_frame(out, op, fin && last, chunk);
+            op = OpCode::Continuation;
+        }
+        self.end_data(kind, fin, utf8);
+        Ok(())
+    }
+
+    /// Checks that a data frame may be sent now and returns its opcode and the outgoing UTF-8
+    /// state after it; nothing changes until [`end_data`](Self::end_data).
+    fn begin_data(
+        &self,
+        kind: MessageKind,
+        data: &[u8],
+        fin: bool,
+        mode: Mode,
+    ) -> Result<(OpCode, Utf8Validator), Error> {
+        self.check_can_send()?;
+        self.check_keys()?;
+        let opcode = match self.send.message {
+            None => match kind {
+                MessageKind::Text => OpCode::Text,
+                MessageKind::Binary => OpCode::Binary,
+            },
+            Some(open) if open == kind && mode.fragment => OpCode::Continuation,
+            Some(_) => return Err(Misuse::MessageInProgress.into()),
+        };
+        let mut utf8 = self.send.utf8;
+        if kind == MessageKind::Text && mode.check_utf8 {
+            if utf8.feed(data).is_err() || (fin && !utf8.is_complete()) {
+                return Err(Misuse::InvalidUtf8.into());
+            }
+        }
+        Ok((opcode, utf8))
+    }
+
+    fn end_data(&mut self, kind: MessageKind, fin: bool, utf8: Utf8Validator) {
+        if fin {
+            self.send.message = None;
+            self.send.utf8 = Utf8Validator::new();
+        } else {
+            self.send.message = Some(kind);
+            self.send.utf8 = utf8;
+        }
+    }
+
+    /// A client cannot write a frame without a source of masking keys.
+    fn check_keys(&self) -> Result<(), Error> {
+        if self.role.masks_outgoing() && self.keys.is_none() {
+            return Err(Misuse::NoKeySource.into());
+        }
+        Ok(())
+    }
+
+    fn check_can_send(&self) -> Result<(), Error> {
+        if let Some(e) = self.close.failed {
+            return Err(e);
+        }
+        if self.close.sent {
+            return Err(Misuse::SendAfterClose.into());
+        }
+        Ok(())
+    }
+
+    fn send_control(&mut self, opcode: OpCode, payload: &[u8], out: &mut impl OutBuf) -> Result<(), Error> {
+        self.check_can_send()?;
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(Misuse::ControlPayloadTooLong.into());
+        }
+        self.check_keys()?;
+        let need = self.pending_len() + self.control_len(payload.len());
+        out.reserve(need).map_err(|required| Error::BufferTooSmall { required })?;
+        self.write_pending(out);
+        self.write_frame(out, opcode, true, payload);
+        Ok(())
+    }
+
+    /// Bytes the frames of a data payload of `len` bytes take, split as `send` splits them.
+    fn data_len(&self, len: usize) -> usize {
+        let mask = if self.role.masks_outgoing() { 4 } else { 0 };
+        let max = self.config.max_outgoing_frame.max(1);
+        if len == 0 {
+            return 2 + mask;
+        }
+        let full = len / max;
+        let rest = len % max;
+        let mut total = len + full * (length_field_len(max) + mask);
+        if rest > 0 {
+            total += length_field_len(rest) + mask;
+        }
+        total
+    }
+
+    fn control_len(&self, payload: usize) -> usize {
+        2 + payload + if self.role.masks_outgoing() { 4 } else { 0 }
+    }
+
+    fn pending_len(&self) -> usize {
+        let pong = self.pending_pong.map_or(0, |p| self.control_len(p.len()));
+        let close = self.pending_close.map_or(0, |c| {
+            let mut buf = [0; MAX_CONTROL_PAYLOAD];
+            self.control_len(c.encode(&mut buf))
+        });
+        pong + close
+    }
+
+    /// Writes the pending replies; the space was reserved.
+    fn write_pending(&mut self, out: &mut impl OutBuf) {
+        if let Some(p) = self.pending_pong.take() {
+            self.write_frame(out, OpCode::Pong, true, p.as_bytes());
+        }
+        if let Some(c) = self.pending_close.take() {
+            let mut buf = [0; MAX_CONTROL_PAYLOAD];
+            let n = c.encode(&mut buf);
+            self.write_frame(out, OpCode::Close, true, &buf[..n]);
+        }
+    }
+
+    fn next_mask(&mut self) -> Result<Option<[u8; 4]>, Error> {
+        if !self.role.masks_outgoing() {
+            return Ok(None);
+        }
+        match self.keys.as_mut() {
+            Some(keys) => Ok(Some(keys.mask_key())),
+            None => Err(Misuse::NoKeySource.into()),
+        }
+    }
+
+    /// Writes one frame; the space was reserved (and a client has a key source).
+    fn write_frame(&mut self, out: &mut impl OutBuf, opcode: OpCode, fin: bool, payload: &[u8]) {
+        let mask = self.next_mask().unwrap_or(None);
+        let mut head = [0; MAX_HEADER_LEN];
+        let n = encode_header(&FrameHeader::new(opcode, fin, payload.len() as u64, mask), &mut head);
+        out.append(&head[..n]);
+        let written = out.append(payload);
+        if let Some(key) = mask {
+            apply_mask(written, key, 0);
+        }
+    }
+}
+

@@ -1,0 +1,212 @@
+//! Errors: whose fault, and which close code to send.
+
+use core::fmt;
+
+use crate::CloseCode;
+
+/// Who caused an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Fault {
+    /// The remote endpoint sent something that breaks the protocol or our limits.
+    Peer,
+    /// The caller used the API in a way the protocol or the current state does not allow.
+    Caller,
+    /// The transport ended (end of input) before the close handshake finished.
+    Transport,
+}
+
+/// A rule of RFC 6455 that the peer broke.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ProtocolViolation {
+    /// A client sent a frame without a masking key (§5.1).
+    UnmaskedFrame,
+    /// A server sent a frame with a masking key (§5.1).
+    MaskedFrame,
+    /// RSV1, RSV2 or RSV3 was set without an extension that owns the bit (§5.2).
+    ReservedBits,
+    /// The opcode is one of the reserved values 3–7 or 0xB–0xF (§5.2).
+    ReservedOpcode(u8),
+    /// A control frame had a payload longer than 125 bytes (§5.5).
+    ControlFrameTooLong,
+    /// A control frame had FIN clear (§5.5).
+    FragmentedControlFrame,
+    /// A continuation frame arrived with no message in progress (§5.4).
+    UnexpectedContinuation,
+    /// A new Text or Binary frame arrived while a fragmented message was in progress (§5.4).
+    ExpectedContinuation,
+    /// The payload length was not encoded in the minimal number of bytes (§5.2).
+    NonMinimalLength,
+    /// The most significant bit of a 64-bit payload length was set (§5.2).
+    LengthTopBitSet,
+    /// A Close frame had a one-byte payload (§5.5.1).
+    CloseFrameOneByte,
+    /// A Close frame carried a status code that may not be sent (§7.4).
+    InvalidCloseCode(u16),
+    /// A Close frame's reason was not UTF-8 (§5.5.1); answered with 1007.
+    CloseReasonNotUtf8,
+    /// An extension rejected a frame (for example a compressed frame that does not inflate).
+    Extension(&'static str),
+}
+
+impl fmt::Display for ProtocolViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnmaskedFrame => f.write_str("client frame is not masked"),
+            Self::MaskedFrame => f.write_str("server frame is masked"),
+            Self::ReservedBits => f.write_str("reserved bits set without a negotiated extension"),
+            Self::ReservedOpcode(op) => write!(f, "reserved opcode {op:#x}"),
+            Self::ControlFrameTooLong => f.write_str("control frame payload longer than 125 bytes"),
+            Self::FragmentedControlFrame => f.write_str("fragmented control frame"),
+            Self::UnexpectedContinuation => f.write_str("continuation frame without a message in progress"),
+            Self::ExpectedContinuation => f.write_str("new data frame inside a fragmented message"),
+            Self::NonMinimalLength => f.write_str("payload length not minimally encoded"),
+            Self::LengthTopBitSet => f.write_str("64-bit payload length has its top bit set"),
+            Self::CloseFrameOneByte => f.write_str("close frame with a one-byte payload"),
+            Self::InvalidCloseCode(c) => write!(f, "invalid close code {c}"),
+            Self::CloseReasonNotUtf8 => f.write_str("close reason is not UTF-8"),
+            Self::Extension(what) => write!(f, "extension error: {what}"),
+        }
+    }
+}
+
+/// A limit from [`Config`](crate::Config) that the peer went over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Limit {
+    /// [`Config::max_frame_payload`](crate::Config::max_frame_payload).
+    FramePayload,
+    /// [`Config::max_message_size`](crate::Config::max_message_size).
+    MessageSize,
+    /// [`Config::max_fragments`](crate::Config::max_fragments).
+    Fragments,
+}
+
+/// A mistake by the caller, reported without harming the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Misuse {
+    /// Data or a ping was sent after our Close frame.
+    SendAfterClose,
+    /// A control frame payload longer than 125 bytes was requested.
+    ControlPayloadTooLong,
+    /// A close code that may not be sent on the wire (see [`CloseCode::is_valid_on_wire`]).
+    InvalidCloseCode(u16),
+    /// A fragment continued a message of another kind, or a whole message was sent while a
+    /// fragmented one was still open.
+    MessageInProgress,
+    /// The text of a fragmented text message was not valid UTF-8 when the message ended.
+    InvalidUtf8,
+    /// Data was given with `Role::Client` but no masking key source exists.
+    NoKeySource,
+}
+
+impl fmt::Display for Misuse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::SendAfterClose => f.write_str("cannot send after the close frame was sent"),
+            Self::ControlPayloadTooLong => f.write_str("control frame payload longer than 125 bytes"),
+            Self::InvalidCloseCode(c) => write!(f, "close code {c} may not be sent"),
+            Self::MessageInProgress => f.write_str("a fragmented message of another kind is in progress"),
+            Self::InvalidUtf8 => f.write_str("text message is not valid UTF-8"),
+            Self::NoKeySource => f.write_str("no source of masking keys"),
+        }
+    }
+}
+
+/// Every error the connection reports.
+///
+/// Errors with [`Error::fault`] `Peer` or `Transport` are *fatal*: the connection has failed, a
+/// Close frame with [`Error::close_code`] is queued for [`Connection::poll_transmit`]
+/// (when one may still be sent), and every later call returns the same error. Errors with fault
+/// `Caller` leave the connection as it was.
+///
+/// [`Connection::poll_transmit`]: crate::Connection::poll_transmit
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Error {
+    /// The peer broke a rule of RFC 6455 (close code 1002, or 1007 for a close reason that is not
+    /// UTF-8).
+    Protocol(ProtocolViolation),
+    /// The peer sent text that is not UTF-8 (close code 1007). `offset` is the position of the
+    /// first bad byte within the message.
+    InvalidUtf8 {
+        /// Offset of the first invalid byte from the start of the message.
+        offset: u64,
+    },
+    /// The peer went over a configured limit (close code 1009).
+    LimitExceeded(Limit),
+    /// The transport ended before the close handshake finished (close code 1006, never sent).
+    UnexpectedEof,
+    /// The output buffer cannot hold what must be written; nothing was written.
+    BufferTooSmall {
+        /// How many bytes of free space the call needs.
+        required: usize,
+    },
+    /// The caller asked for something the protocol or the current state does not allow.
+    Misuse(Misuse),
+}
+
+impl Error {
+    /// Whose fault the error is.
+    #[must_use]
+    pub const fn fault(&self) -> Fault {
+        match self {
+            Self::Protocol(_) | Self::InvalidUtf8 { .. } | Self::LimitExceeded(_) => Fault::Peer,
+            Self::UnexpectedEof => Fault::Transport,
+            Self::BufferTooSmall { .. } | Self::Misuse(_) => Fault::Caller,
+        }
+    }
+
+    /// Whether the connection has failed (every later call reports this error again).
+    #[must_use]
+    pub const fn is_fatal(&self) -> bool {
+        !matches!(self.fault(), Fault::Caller)
+    }
+
+    /// The close code that answers this error on the wire, if any.
+    ///
+    /// ```
+    /// use wsproto::{CloseCode, Error, Limit};
+    /// assert_eq!(Error::LimitExceeded(Limit::MessageSize).close_code(), Some(CloseCode::MESSAGE_TOO_BIG));
+    /// ```
+    #[must_use]
+    pub const fn close_code(&self) -> Option<CloseCode> {
+        match self {
+            Self::Protocol(ProtocolViolation::CloseReasonNotUtf8) | Self::InvalidUtf8 { .. } => {
+                Some(CloseCode::INVALID_PAYLOAD)
+            }
+            Self::Protocol(_) => Some(CloseCode::PROTOCOL_ERROR),
+            Self::LimitExceeded(_) => Some(CloseCode::MESSAGE_TOO_BIG),
+            Self::UnexpectedEof | Self::BufferTooSmall { .. } | Self::Misuse(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Protocol(v) => write!(f, "peer protocol violation: {v}"),
+            Self::InvalidUtf8 { offset } => write!(f, "peer sent invalid UTF-8 at message offset {offset}"),
+            Self::LimitExceeded(l) => write!(f, "peer exceeded limit {l:?}"),
+            Self::UnexpectedEof => f.write_str("transport closed before the close handshake finished"),
+            Self::BufferTooSmall { required } => write!(f, "output buffer too small: {required} bytes needed"),
+            Self::Misuse(m) => write!(f, "API misuse: {m}"),
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+impl From<ProtocolViolation> for Error {
+    fn from(v: ProtocolViolation) -> Self {
+        Self::Protocol(v)
+    }
+}
+
+impl From<Misuse> for Error {
+    fn from(m: Misuse) -> Self {
+        Self::Misuse(m)
+    }
+}

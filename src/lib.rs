@@ -1,0 +1,35 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(any(feature = "std", test))]
+extern crate std;
+
+#[cfg(feature = "alloc")]
+mod assemble;
+mod buf;
+mod close;
+mod config;
+mod connection;
+mod error;
+mod event;
+pub mod frame;
+pub mod handshake;
+mod keys;
+pub mod mask;
+mod role;
+pub mod utf8;
+
+#[cfg(feature = "alloc")]
+pub use assemble::{Message, MessageAssembler};
+pub use buf::{OutBuf, SliceBuf};
+pub use close::{CloseCode, CloseFrame, ControlPayload, MAX_CONTROL_PAYLOAD};
+pub use config::Config;
+pub use connection::{Connection, FrameHead, SUGGESTED_CLOSE_TIMEOUT, State, TransportAction};
+pub use error::{Error, Fault, Limit, Misuse, ProtocolViolation};
+pub use event::{Event, MessageKind, Received};
+pub use keys::KeySource;
+pub use role::Role;
