@@ -8,6 +8,8 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+#[cfg(feature = "std")]
+pub mod adapters;
 #[cfg(feature = "alloc")]
 mod assemble;
 mod buf;

@@ -42,6 +42,11 @@ impl Utf8Validator {
         self.pending_len == 0
     }
 
+    /// How many bytes of an unfinished code point are carried from earlier pieces (0 to 3).
+    pub(crate) fn pending_len(&self) -> usize {
+        usize::from(self.pending_len)
+    }
+
     /// Forgets any state, for a new message.
     pub fn reset(&mut self) {
         self.pending_len = 0;
@@ -53,6 +58,9 @@ impl Utf8Validator {
     /// [`Utf8Error`] if the bytes so far cannot be the start of valid UTF-8. The validator must
     /// not be fed again after an error without a [`reset`](Self::reset).
     pub fn feed(&mut self, mut data: &[u8]) -> Result<(), Utf8Error> {
+        // Bytes of this piece used to finish a carried code point: error offsets after them
+        // still count from the start of the piece.
+        let mut finished = 0;
         if self.pending_len > 0 {
             // Finish the carried code point first, one byte at a time, so that an invalid byte
             // is reported at once.
@@ -64,6 +72,7 @@ impl Utf8Validator {
                 self.pending[usize::from(self.pending_len)] = b;
                 self.pending_len += 1;
                 data = rest;
+                finished += 1;
                 match core::str::from_utf8(&self.pending[..usize::from(self.pending_len)]) {
                     Ok(_) => {}
                     Err(e) if e.error_len().is_none() => {}
@@ -79,7 +88,7 @@ impl Utf8Validator {
         match simdutf8::compat::from_utf8(data) {
             Ok(_) => Ok(()),
             Err(e) => match e.error_len() {
-                Some(_) => Err(Utf8Error { valid_up_to: e.valid_up_to() }),
+                Some(_) => Err(Utf8Error { valid_up_to: finished + e.valid_up_to() }),
                 None => {
                     // A valid prefix of a code point ends the piece: keep it for the next one.
                     let tail = &data[e.valid_up_to()..];

@@ -35,8 +35,9 @@ use crate::{CloseFrame, Config, ControlPayload, Error, KeySource, Role};
 /// let mut wire = Vec::new();
 /// client.send_text("hello", &mut wire).unwrap();
 ///
+/// let len = wire.len();
 /// let received = server.receive(&mut wire).unwrap();
-/// assert_eq!(received.consumed, wire.len());
+/// assert_eq!(received.consumed, len);
 /// match received.event {
 ///     Some(Event::Data { kind: MessageKind::Text, data, first: true, last: true }) => {
 ///         assert_eq!(data, b"hello")

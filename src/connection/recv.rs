@@ -131,9 +131,7 @@ impl Connection {
                 };
                 pos += used;
             }
-            let Some(frame) = self.recv.frame.as_mut() else {
-                unreachable!("a frame was started above")
-            };
+            let Some(frame) = self.recv.frame.as_mut() else { unreachable!("a frame was started above") };
             let avail = (input.len() - pos).min(usize::try_from(frame.remaining).unwrap_or(usize::MAX));
             let chunk = &mut input[pos..pos + avail];
             if let Some(key) = frame.mask {
@@ -157,18 +155,24 @@ impl Connection {
                 return self.finish_control(frame.opcode, payload).map(|e| Step::Control(pos, e));
             }
 
-            let Some(msg) = self.recv.message.as_mut() else {
-                unreachable!("data frames start or continue a message")
-            };
+            let Some(msg) = self.recv.message.as_mut() else { unreachable!("data frames start or continue a message") };
             if msg.kind == MessageKind::Text {
+                // Offsets count from the start of the message, and a bad sequence begins where
+                // its first byte is, even when that byte came in an earlier piece.
+                let carried = self.recv.utf8.pending_len() as u64;
                 if let Err(e) = self.recv.utf8.feed(chunk) {
-                    return Err(Error::InvalidUtf8 { offset: msg.delivered + e.valid_up_to as u64 });
+                    let offset = match e.valid_up_to {
+                        0 => msg.delivered - carried,
+                        n => msg.delivered + n as u64,
+                    };
+                    return Err(Error::InvalidUtf8 { offset });
                 }
             }
             msg.delivered += avail as u64;
             let last = frame_done && frame.fin;
             if last && !self.recv.utf8.is_complete() {
-                return Err(Error::InvalidUtf8 { offset: msg.delivered });
+                let unfinished = self.recv.utf8.pending_len() as u64;
+                return Err(Error::InvalidUtf8 { offset: msg.delivered - unfinished });
             }
             if avail == 0 && !last && (msg.started || !frame_done) {
                 // Nothing new to report: an empty frame in the middle of a message, or a

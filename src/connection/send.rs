@@ -149,6 +149,10 @@ impl Connection {
     /// [`Misuse::InvalidCloseCode`] for a code that may not be sent, [`Error::BufferTooSmall`],
     /// or the error that failed the connection.
     pub fn close(&mut self, frame: CloseFrame, out: &mut impl OutBuf) -> Result<(), Error> {
+        // A failed connection repeats its error (its Close frame goes out by `poll_transmit`).
+        if let Some(e) = self.close.failed {
+            return Err(e);
+        }
         if let Some(code) = frame.code() {
             if !code.is_valid_on_wire() {
                 return Err(Misuse::InvalidCloseCode(code.0).into());
@@ -156,9 +160,6 @@ impl Connection {
         }
         if self.close.sent {
             return self.poll_transmit(out).map(drop);
-        }
-        if let Some(e) = self.close.failed {
-            return Err(e);
         }
         self.check_keys()?;
         let mut payload = [0; MAX_CONTROL_PAYLOAD];
@@ -377,4 +378,3 @@ impl Connection {
         }
     }
 }
-

@@ -128,10 +128,7 @@ mod tests {
         assert_eq!(decode_header(&[0x09, 0]), Err(ProtocolViolation::FragmentedControlFrame));
         assert_eq!(decode_header(&[0x89, 126]), Err(ProtocolViolation::ControlFrameTooLong));
         assert_eq!(decode_header(&[0x82, 126, 0, 125]), Err(ProtocolViolation::NonMinimalLength));
-        assert_eq!(
-            decode_header(&[0x82, 127, 0, 0, 0, 0, 0, 0, 0xff, 0xff]),
-            Err(ProtocolViolation::NonMinimalLength)
-        );
+        assert_eq!(decode_header(&[0x82, 127, 0, 0, 0, 0, 0, 0, 0xff, 0xff]), Err(ProtocolViolation::NonMinimalLength));
         assert_eq!(decode_header(&[0x82, 127, 0x80]), Err(ProtocolViolation::LengthTopBitSet));
     }
 

@@ -1,0 +1,43 @@
+//! A tokio WebSocket echo server: every text and binary message comes back as it was sent.
+//! This is the server that the Autobahn testsuite checks.
+//!
+//! ```text
+//! cargo run --release --example echo_server -- 127.0.0.1:9002
+//! ```
+
+use tokio::net::{TcpListener, TcpStream};
+use wsproto::adapters::WsError;
+use wsproto::adapters::tokio::accept;
+use wsproto::{Config, Message};
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9002".to_owned());
+    let listener = TcpListener::bind(&addr).await?;
+    println!("echo server listening on ws://{}", listener.local_addr()?);
+    loop {
+        let (stream, peer) = listener.accept().await?;
+        tokio::spawn(async move {
+            match serve(stream).await {
+                Ok(()) | Err(WsError::Closed(_)) => println!("{peer}: closed"),
+                Err(e) => println!("{peer}: {e}"),
+            }
+        });
+    }
+}
+
+async fn serve(stream: TcpStream) -> Result<(), WsError> {
+    stream.set_nodelay(true)?;
+    let peer = stream.peer_addr()?;
+    let ws = accept(stream, Config::new()).await?;
+    println!("{peer}: connected");
+    let (mut rx, tx) = ws.split();
+    loop {
+        match rx.recv().await? {
+            Message::Text(text) => tx.send_text(text).await?,
+            Message::Binary(data) => tx.send_binary(data).await?,
+            // Pings are answered and the Close reply is sent by the connection itself.
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! The error type of the I/O adapters.
+
+use std::boxed::Box;
+use std::io;
+
+use crate::CloseFrame;
+
+/// An error from an adapter: the transport, the protocol, or the end of the connection.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum WsError {
+    /// The transport failed.
+    Io(io::Error),
+    /// The protocol failed (see [`crate::Error::fault`] and [`crate::Error::close_code`]); the
+    /// Close frame that answers it was sent when possible.
+    Protocol(crate::Error),
+    /// The opening handshake failed (a server has sent the response that answers it).
+    Handshake(crate::handshake::HandshakeError),
+    /// The handshake ended with a response other than 101: the server's answer to our request
+    /// (a client), or the rejection we sent (a server).
+    Rejected(Box<crate::handshake::Response>),
+    /// A server received a plain HTTP request, not a WebSocket upgrade; it answered 426
+    /// Upgrade Required. To serve plain HTTP on the same port, use
+    /// [`ServerHandshake`](crate::handshake::ServerHandshake) directly.
+    NotWebSocket(Box<crate::handshake::Request>),
+    /// The connection is closed: the close handshake finished (with the peer's Close frame,
+    /// if one was received) and there is nothing more to read or send.
+    Closed(Option<CloseFrame>),
+}
+
+impl core::fmt::Display for WsError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Io(e) => write!(f, "transport error: {e}"),
+            Self::Protocol(e) => write!(f, "{e}"),
+            Self::Handshake(e) => write!(f, "handshake failed: {e}"),
+            Self::Rejected(r) => write!(f, "handshake rejected with status {}", r.status),
+            Self::NotWebSocket(r) => write!(f, "not a WebSocket request: {} {}", r.method, r.path),
+            Self::Closed(Some(c)) => write!(f, "connection closed ({} {})", c.reported_code(), c.reason()),
+            Self::Closed(None) => f.write_str("connection closed"),
+        }
+    }
+}
+
+impl std::error::Error for WsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Io(e) => Some(e),
+            Self::Protocol(e) => Some(e),
+            Self::Handshake(e) => Some(e),
+            Self::Closed(_) | Self::Rejected(_) | Self::NotWebSocket(_) => None,
+        }
+    }
+}
+
+impl From<io::Error> for WsError {
+    fn from(e: io::Error) -> Self {
+        Self::Io(e)
+    }
+}
+
+impl From<crate::Error> for WsError {
+    fn from(e: crate::Error) -> Self {
+        Self::Protocol(e)
+    }
+}
+
+impl From<crate::handshake::HandshakeError> for WsError {
+    fn from(e: crate::handshake::HandshakeError) -> Self {
+        Self::Handshake(e)
+    }
+}

@@ -1,0 +1,102 @@
+//! The receive side shared by the adapters: a fixed read buffer, the receive loop, and message
+//! reassembly, all without borrowing across calls.
+
+use alloc::boxed::Box;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::{CloseFrame, Connection, ControlPayload, Error, Message, MessageKind};
+
+/// A fixed read buffer plus the reassembly buffer for fragmented messages.
+#[derive(Debug)]
+pub(crate) struct Inbox {
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+    assembly: Vec<u8>,
+}
+
+/// What [`Inbox::next`] found, described without borrowing the inbox.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Ready {
+    /// A whole message: in the read buffer at `range`, or in the assembly buffer.
+    Message {
+        kind: MessageKind,
+        range: Option<(usize, usize)>,
+    },
+    Ping(ControlPayload),
+    Pong(ControlPayload),
+    Close(CloseFrame),
+}
+
+impl Inbox {
+    pub(crate) fn new(capacity: usize, leftover: &[u8]) -> Self {
+        let mut buf = vec![0; capacity.max(leftover.len()).max(256)].into_boxed_slice();
+        buf[..leftover.len()].copy_from_slice(leftover);
+        Self { buf, start: 0, end: leftover.len(), assembly: Vec::new() }
+    }
+
+    /// Free space to read into; only asked for when all input has been consumed.
+    pub(crate) fn free_space(&mut self) -> &mut [u8] {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+        &mut self.buf[self.end..]
+    }
+
+    /// Records `n` bytes read into [`free_space`](Self::free_space).
+    pub(crate) fn filled(&mut self, n: usize) {
+        self.end += n;
+    }
+
+    /// Runs the connection over the buffered input until it yields a whole message or a control
+    /// frame, or needs more input (`None`).
+    pub(crate) fn next(&mut self, conn: &mut Connection) -> Result<Option<Ready>, Error> {
+        while self.start < self.end {
+            let at = self.start;
+            let r = conn.receive(&mut self.buf[at..self.end])?;
+            self.start += r.consumed;
+            let Some(event) = r.event else { continue };
+            match event {
+                crate::Event::Data { kind, data, first, last } => {
+                    if first && last {
+                        let end = at + r.consumed;
+                        return Ok(Some(Ready::Message { kind, range: Some((end - data.len(), end)) }));
+                    }
+                    if first {
+                        self.assembly.clear();
+                    }
+                    self.assembly.extend_from_slice(data);
+                    if last {
+                        return Ok(Some(Ready::Message { kind, range: None }));
+                    }
+                }
+                crate::Event::Ping(p) => return Ok(Some(Ready::Ping(p))),
+                crate::Event::Pong(p) => return Ok(Some(Ready::Pong(p))),
+                crate::Event::Close(c) => return Ok(Some(Ready::Close(c))),
+            }
+        }
+        Ok(None)
+    }
+
+    /// The message [`next`](Self::next) described.
+    pub(crate) fn message(&self, ready: Ready) -> Message<'_> {
+        match ready {
+            Ready::Message { kind, range } => {
+                let data = match range {
+                    Some((a, b)) => &self.buf[a..b],
+                    None => &self.assembly[..],
+                };
+                match kind {
+                    MessageKind::Binary => Message::Binary(data),
+                    // The connection validated the text as it arrived.
+                    MessageKind::Text => Message::Text(simdutf8::basic::from_utf8(data).unwrap_or_default()),
+                }
+            }
+            Ready::Ping(p) => Message::Ping(p),
+            Ready::Pong(p) => Message::Pong(p),
+            Ready::Close(c) => Message::Close(c),
+        }
+    }
+}

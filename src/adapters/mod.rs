@@ -1,0 +1,14 @@
+//! Thin I/O adapters that drive a [`Connection`](crate::Connection) over real transports.
+//!
+//! Each adapter only moves bytes between a stream and the connection; every protocol decision
+//! is made by the sans-IO core.
+
+pub mod blocking;
+mod error;
+mod handshake;
+mod inbox;
+#[cfg(feature = "tokio")]
+pub mod tokio;
+
+pub use error::WsError;
+pub use handshake::Decision;

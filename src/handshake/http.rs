@@ -1,0 +1,401 @@
+//! HTTP/1.1 heads: the parsed request and response types, the response writer, and the buffer
+//! that gathers a head arriving in pieces.
+
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use super::HandshakeError;
+use super::headers::{Headers, is_field_value};
+use crate::OutBuf;
+
+/// An HTTP request head as received by [`ServerHandshake`](super::ServerHandshake).
+///
+/// A request that is not a WebSocket upgrade is handed back as
+/// [`ServerStatus::Http`](super::ServerStatus::Http), so one port can serve plain HTTP too.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Request {
+    /// The method, such as `GET`.
+    pub method: String,
+    /// The request target, such as `/chat?room=1`.
+    pub path: String,
+    /// The minor HTTP version: `1` for HTTP/1.1, `0` for HTTP/1.0.
+    pub version: u8,
+    /// Every header line, in order.
+    pub headers: Headers,
+    /// Where the bytes after the head start, as an offset into the input of the
+    /// [`feed`](super::ServerHandshake::feed) call that completed the request: a body, a
+    /// pipelined request, or WebSocket frames sent without waiting for the 101 response.
+    pub leftover: usize,
+}
+
+/// An HTTP response: received by a client ([`ClientStatus`](super::ClientStatus)), or built by a
+/// server to answer a request (a rejection, a plain HTTP answer, or an error's ready-made
+/// response).
+///
+/// ```
+/// use wsproto::handshake::Response;
+/// let response = Response::new(403).with_header("Content-Type", "text/plain").with_body("go away");
+/// let mut out = Vec::new();
+/// response.write(&mut out).unwrap();
+/// assert_eq!(
+///     out,
+///     b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 7\r\n\r\ngo away"
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Response {
+    /// The status code, such as `101` or `404`.
+    pub status: u16,
+    /// The reason phrase, such as `Not Found` (may be empty).
+    pub reason: String,
+    /// Every header line, in order.
+    pub headers: Headers,
+    /// The body. In a received response: the body bytes that arrived with the head (compare
+    /// with its `Content-Length` and read the rest from the transport yourself). In a response
+    /// to write: the whole body.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// A response with `status`, its usual reason phrase, no headers and no body.
+    #[must_use]
+    pub fn new(status: u16) -> Self {
+        Self { status, reason: String::from(reason_phrase(status)), headers: Headers::new(), body: Vec::new() }
+    }
+
+    /// Replaces the reason phrase.
+    #[must_use]
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = reason.into();
+        self
+    }
+
+    /// Adds a header line.
+    #[must_use]
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) -> Self {
+        self.headers.push(name, value);
+        self
+    }
+
+    /// Sets the body.
+    #[must_use]
+    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// Writes the status line, the headers and the body into `out`.
+    ///
+    /// A `Content-Length` header is added unless the headers already have `Content-Length` or
+    /// `Transfer-Encoding`, or the status is 1xx, 204 or 304.
+    ///
+    /// # Errors
+    /// [`HandshakeError::InvalidInput`] for a status outside 100–999, or a reason phrase or header
+    /// that cannot be written; [`HandshakeError::BufferTooSmall`] when a fixed buffer cannot hold
+    /// the response. Nothing is written on error.
+    pub fn write(&self, out: &mut impl OutBuf) -> Result<(), HandshakeError> {
+        let bytes = self.to_bytes()?;
+        write_all(out, &bytes)
+    }
+
+    /// The bytes of the whole response.
+    pub(crate) fn to_bytes(&self) -> Result<Vec<u8>, HandshakeError> {
+        let mut buf = Vec::with_capacity(128 + self.body.len());
+        self.write_head_into(&mut buf, &Headers::new())?;
+        buf.extend_from_slice(&self.body);
+        Ok(buf)
+    }
+
+    /// Writes the status line, `first` (headers the crate sets), the caller's headers, the
+    /// automatic `Content-Length` and the blank line.
+    pub(crate) fn write_head_into(&self, buf: &mut Vec<u8>, first: &Headers) -> Result<(), HandshakeError> {
+        if !(100..=999).contains(&self.status) {
+            return Err(HandshakeError::InvalidInput("status code outside 100-999"));
+        }
+        if !is_field_value(self.reason.as_bytes()) {
+            return Err(HandshakeError::InvalidInput("reason phrase contains a control character"));
+        }
+        first.validate()?;
+        self.headers.validate()?;
+        buf.extend_from_slice(b"HTTP/1.1 ");
+        push_decimal(buf, usize::from(self.status));
+        buf.push(b' ');
+        buf.extend_from_slice(self.reason.as_bytes());
+        buf.extend_from_slice(b"\r\n");
+        first.write_into(buf);
+        self.headers.write_into(buf);
+        let bodyless = self.status < 200 || self.status == 204 || self.status == 304;
+        if !bodyless && !self.headers.contains("Content-Length") && !self.headers.contains("Transfer-Encoding") {
+            buf.extend_from_slice(b"Content-Length: ");
+            push_decimal(buf, self.body.len());
+            buf.extend_from_slice(b"\r\n");
+        }
+        buf.extend_from_slice(b"\r\n");
+        Ok(())
+    }
+}
+
+/// Appends `bytes` to `out` as one all-or-nothing write.
+pub(crate) fn write_all(out: &mut impl OutBuf, bytes: &[u8]) -> Result<(), HandshakeError> {
+    out.reserve(bytes.len()).map_err(|required| HandshakeError::BufferTooSmall { required })?;
+    out.append(bytes);
+    Ok(())
+}
+
+/// Appends `n` in decimal.
+pub(crate) fn push_decimal(buf: &mut Vec<u8>, n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&digits[i..]);
+}
+
+/// The usual reason phrase for a status code (RFC 9110 §15), or `""` for one without.
+#[must_use]
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        426 => "Upgrade Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        _ => "",
+    }
+}
+
+/// Gathers an HTTP head that arrives in pieces, up to a size limit.
+#[derive(Clone, Debug)]
+pub(crate) struct HeadBuffer {
+    buf: Vec<u8>,
+    limit: usize,
+}
+
+impl HeadBuffer {
+    pub(crate) const fn new(limit: usize) -> Self {
+        Self { buf: Vec::new(), limit }
+    }
+
+    pub(crate) fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
+    }
+
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Appends as much of `bytes` as the limit allows. Returns how many bytes were held before,
+    /// and whether parsing is worth trying (a line may have ended, or the buffer is full).
+    pub(crate) fn push(&mut self, bytes: &[u8]) -> (usize, bool) {
+        let before = self.buf.len();
+        let room = self.limit.saturating_sub(before);
+        let taken = bytes.get(..room.min(bytes.len())).unwrap_or_default();
+        self.buf.extend_from_slice(taken);
+        (before, taken.contains(&b'\n') || self.is_full())
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        self.buf.len() >= self.limit
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.buf.clear();
+    }
+}
+
+/// What parsing the buffered bytes found.
+pub(crate) enum Parsed<T> {
+    /// The head has not ended yet.
+    Partial,
+    /// The head and its length in bytes.
+    Complete(T, usize),
+}
+
+fn map_httparse(e: httparse::Error, max_headers: usize) -> HandshakeError {
+    match e {
+        httparse::Error::TooManyHeaders => HandshakeError::TooManyHeaders { limit: max_headers },
+        httparse::Error::HeaderName => HandshakeError::MalformedHttp("invalid header name"),
+        httparse::Error::HeaderValue => HandshakeError::MalformedHttp("invalid header value"),
+        httparse::Error::NewLine => HandshakeError::MalformedHttp("invalid line ending"),
+        httparse::Error::Status => HandshakeError::MalformedHttp("invalid status line"),
+        httparse::Error::Token => HandshakeError::MalformedHttp("invalid request line"),
+        httparse::Error::Version => HandshakeError::MalformedHttp("invalid HTTP version"),
+    }
+}
+
+fn own_headers(parsed: &[httparse::Header<'_>]) -> Headers {
+    let mut headers = Headers::new();
+    for h in parsed {
+        headers.push(h.name, h.value);
+    }
+    headers
+}
+
+/// Parses a request head from `buf`.
+pub(crate) fn parse_request(buf: &[u8], max_headers: usize) -> Result<Parsed<Request>, HandshakeError> {
+    let mut headers = vec![httparse::EMPTY_HEADER; max_headers];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(buf) {
+        Ok(httparse::Status::Partial) => Ok(Parsed::Partial),
+        Ok(httparse::Status::Complete(n)) => Ok(Parsed::Complete(
+            Request {
+                method: String::from(req.method.unwrap_or_default()),
+                path: String::from(req.path.unwrap_or_default()),
+                version: req.version.unwrap_or_default(),
+                headers: own_headers(req.headers),
+                leftover: 0,
+            },
+            n,
+        )),
+        Err(e) => Err(map_httparse(e, max_headers)),
+    }
+}
+
+/// Parses a response head from `buf`; the result's `version` is the minor HTTP version.
+pub(crate) fn parse_response(buf: &[u8], max_headers: usize) -> Result<Parsed<(Response, u8)>, HandshakeError> {
+    let mut headers = vec![httparse::EMPTY_HEADER; max_headers];
+    let mut resp = httparse::Response::new(&mut headers);
+    match resp.parse(buf) {
+        Ok(httparse::Status::Partial) => Ok(Parsed::Partial),
+        Ok(httparse::Status::Complete(n)) => Ok(Parsed::Complete(
+            (
+                Response {
+                    status: resp.code.unwrap_or_default(),
+                    reason: String::from(resp.reason.unwrap_or_default()),
+                    headers: own_headers(resp.headers),
+                    body: Vec::new(),
+                },
+                resp.version.unwrap_or_default(),
+            ),
+            n,
+        )),
+        Err(e) => Err(map_httparse(e, max_headers)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SliceBuf;
+
+    #[test]
+    fn decimal() {
+        for (n, s) in [(0usize, "0"), (7, "7"), (10, "10"), (65536, "65536"), (usize::MAX, "18446744073709551615")] {
+            let mut v = Vec::new();
+            push_decimal(&mut v, n);
+            if usize::BITS == 64 || n != usize::MAX {
+                assert_eq!(v, s.as_bytes());
+            }
+        }
+    }
+
+    #[test]
+    fn response_writing() {
+        let mut out = Vec::new();
+        Response::new(204).with_header("X", "y").write(&mut out).unwrap();
+        assert_eq!(out, b"HTTP/1.1 204 No Content\r\nX: y\r\n\r\n");
+        let mut out = Vec::new();
+        Response::new(299).with_header("Content-Length", "3").with_body("abc").write(&mut out).unwrap();
+        assert_eq!(out, b"HTTP/1.1 299 \r\nContent-Length: 3\r\n\r\nabc");
+        assert_eq!(
+            Response::new(99).write(&mut Vec::new()),
+            Err(HandshakeError::InvalidInput("status code outside 100-999"))
+        );
+        assert_eq!(
+            Response::new(200).with_reason("OK\r\nX: y").write(&mut Vec::new()),
+            Err(HandshakeError::InvalidInput("reason phrase contains a control character"))
+        );
+        assert_eq!(
+            Response::new(200).with_header("X", "a\nb").write(&mut Vec::new()),
+            Err(HandshakeError::InvalidInput("header value contains a control character"))
+        );
+        let mut small = [0u8; 10];
+        let mut buf = SliceBuf::new(&mut small);
+        assert_eq!(Response::new(200).write(&mut buf), Err(HandshakeError::BufferTooSmall { required: 38 }));
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn head_buffer_caps() {
+        let mut b = HeadBuffer::new(4);
+        assert_eq!(b.push(b"ab"), (0, false));
+        assert_eq!(b.push(b"c\nzzz"), (2, true));
+        assert_eq!(b.bytes(), b"abc\n");
+        assert!(b.is_full());
+        assert_eq!(b.push(b"more"), (4, true));
+        assert_eq!(b.bytes(), b"abc\n");
+        b.clear();
+        assert!(!b.is_full());
+        assert_eq!(b.limit(), 4);
+    }
+
+    #[test]
+    fn parse_errors_map() {
+        assert!(matches!(parse_request(b"GET / HTTP/1.1\r\nHost: a\r\n", 4), Ok(Parsed::Partial)));
+        assert_eq!(
+            parse_request(b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\n\r\n", 1).err(),
+            Some(HandshakeError::TooManyHeaders { limit: 1 })
+        );
+        assert_eq!(
+            parse_request(b"GET / HTTP/1.1\r\nBad Name: 1\r\n\r\n", 4).err(),
+            Some(HandshakeError::MalformedHttp("invalid header name"))
+        );
+        assert_eq!(
+            parse_request(b"GET / HTTP/9.1\r\n\r\n", 4).err(),
+            Some(HandshakeError::MalformedHttp("invalid HTTP version"))
+        );
+        assert_eq!(
+            parse_response(b"HTTP/1.1 abc OK\r\n\r\n", 4).err(),
+            Some(HandshakeError::MalformedHttp("invalid status line"))
+        );
+        match parse_response(b"HTTP/1.1 404 Not Found\r\nA: b\r\n\r\nbody", 4) {
+            Ok(Parsed::Complete((r, 1), n)) => {
+                assert_eq!((r.status, r.reason.as_str(), n), (404, "Not Found", 32));
+                assert_eq!(r.headers.get("a"), Some(&b"b"[..]));
+            }
+            _ => panic!(),
+        }
+    }
+}

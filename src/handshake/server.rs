@@ -1,0 +1,609 @@
+//! The server side: the request reader, the upgrade request, and the accept or reject response.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use super::client::single;
+use super::extensions::{ExtensionOffer, format_extensions, parse_extensions};
+use super::headers::{Headers, is_token, list_elements, trim_ows};
+use super::http::{HeadBuffer, Parsed, Request, Response, parse_request, write_all};
+use super::{AcceptKey, DEFAULT_MAX_HEADERS, HandshakeError, Negotiated, accept_key};
+use crate::{OutBuf, Role};
+
+/// The default limit on the size of a request head read by [`ServerHandshake`]: 8 KiB.
+pub const DEFAULT_MAX_REQUEST_SIZE: usize = 8 * 1024;
+
+/// Header fields the 101 response writer sets itself; extra headers may not repeat them.
+const SERVER_MANAGED: [&str; 6] = [
+    "Upgrade",
+    "Connection",
+    "Sec-WebSocket-Accept",
+    "Sec-WebSocket-Protocol",
+    "Sec-WebSocket-Extensions",
+    "Content-Length",
+];
+
+/// Reads a client's opening handshake request (RFC 6455 §4.2.1) from bytes that arrive in
+/// pieces, and tells an upgrade request from a plain HTTP request.
+///
+/// * A request that asks for no WebSocket upgrade (no `Upgrade: websocket` and no
+///   `Sec-WebSocket-Key` or `Sec-WebSocket-Version`) is handed back as
+///   [`ServerStatus::Http`]: one port can serve HTTP and WebSocket.
+/// * A WebSocket upgrade request is checked (method `GET`, HTTP/1.1, one `Host`,
+///   `Upgrade: websocket`, `Connection: upgrade`, a `Sec-WebSocket-Key` that is base64 of 16
+///   bytes, `Sec-WebSocket-Version: 13`, well-formed subprotocol and extension lists) and
+///   handed back as [`ServerStatus::Upgrade`]; the caller inspects it and calls
+///   [`UpgradeRequest::accept`] or [`UpgradeRequest::reject`].
+/// * Anything else is a [`HandshakeError`]: answer it with
+///   [`HandshakeError::write_response`] and close the transport.
+///
+/// After a request is handed back (or an error), the reader is empty again and can read the
+/// next request on the same connection (feed it the bytes from `leftover` on, once any body
+/// has been consumed).
+///
+/// ```
+/// use wsproto::handshake::{Accept, ServerHandshake, ServerStatus};
+///
+/// let mut reader = ServerHandshake::new();
+/// let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+///     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+///     Origin: http://example.com\r\nSec-WebSocket-Protocol: chat, superchat\r\n\
+///     Sec-WebSocket-Version: 13\r\n\r\n";
+/// let (a, b) = request.split_at(40);
+/// assert!(matches!(reader.feed(a)?, ServerStatus::NeedMore));
+/// let ServerStatus::Upgrade(upgrade) = reader.feed(b)? else { panic!() };
+/// assert_eq!(upgrade.path(), "/chat");
+/// assert_eq!(upgrade.origin(), Some("http://example.com"));
+/// assert_eq!(upgrade.protocols(), ["chat", "superchat"]);
+///
+/// let mut out = Vec::new();
+/// let negotiated = upgrade.accept(&Accept::new().with_protocol("chat"), &mut out)?;
+/// assert_eq!(negotiated.protocol.as_deref(), Some("chat"));
+/// assert_eq!(
+///     out,
+///     b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+///       Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: chat\r\n\r\n"
+/// );
+/// # Ok::<(), wsproto::handshake::HandshakeError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct ServerHandshake {
+    head: HeadBuffer,
+    max_headers: usize,
+}
+
+impl Default for ServerHandshake {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What [`ServerHandshake::feed`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServerStatus {
+    /// The request head has not ended yet: read more bytes and feed them.
+    NeedMore,
+    /// A valid WebSocket upgrade request: accept or reject it.
+    Upgrade(UpgradeRequest),
+    /// A plain HTTP request (no WebSocket upgrade asked for), handed back to be served as HTTP.
+    Http(Request),
+}
+
+impl ServerHandshake {
+    /// A reader with the default limits ([`DEFAULT_MAX_REQUEST_SIZE`],
+    /// [`DEFAULT_MAX_HEADERS`](super::DEFAULT_MAX_HEADERS)).
+    #[must_use]
+    pub const fn new() -> Self {
+        Self { head: HeadBuffer::new(DEFAULT_MAX_REQUEST_SIZE), max_headers: DEFAULT_MAX_HEADERS }
+    }
+
+    /// Sets the largest request head accepted; a longer one is
+    /// [`HandshakeError::HeadTooLarge`] (status 431).
+    #[must_use]
+    pub fn with_max_request_size(mut self, bytes: usize) -> Self {
+        self.head.set_limit(bytes);
+        self
+    }
+
+    /// Sets the most header lines accepted; more is [`HandshakeError::TooManyHeaders`]
+    /// (status 431).
+    #[must_use]
+    pub fn with_max_headers(mut self, headers: usize) -> Self {
+        self.max_headers = headers;
+        self
+    }
+
+    /// Feeds bytes read from the transport. At most the size limit is copied; the offset of the
+    /// bytes after the head is given in the result (`leftover`).
+    ///
+    /// # Errors
+    /// A [`HandshakeError`] whose [`status_hint`](HandshakeError::status_hint) is the answer
+    /// (400, 405, 426, 431): write [`HandshakeError::write_response`], then close the
+    /// transport.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<ServerStatus, HandshakeError> {
+        let (before, try_parse) = self.head.push(bytes);
+        if !try_parse {
+            return Ok(ServerStatus::NeedMore);
+        }
+        let parsed = parse_request(self.head.bytes(), self.max_headers);
+        let full = self.head.is_full();
+        let (mut request, len) = match parsed {
+            Ok(Parsed::Partial) if !full => return Ok(ServerStatus::NeedMore),
+            Ok(Parsed::Partial) => Err(HandshakeError::HeadTooLarge { limit: self.head.limit() }),
+            Ok(Parsed::Complete(request, len)) => Ok((request, len)),
+            Err(e) => Err(e),
+        }
+        .inspect_err(|_| self.head.clear())?;
+        self.head.clear();
+        request.leftover = len.saturating_sub(before).min(bytes.len());
+        classify(request)
+    }
+}
+
+/// Hands back a plain request, or checks an upgrade request.
+fn classify(request: Request) -> Result<ServerStatus, HandshakeError> {
+    let h = &request.headers;
+    let wants_websocket =
+        h.has_token("Upgrade", "websocket") || h.contains("Sec-WebSocket-Key") || h.contains("Sec-WebSocket-Version");
+    if !wants_websocket {
+        return Ok(ServerStatus::Http(request));
+    }
+    if request.method != "GET" {
+        return Err(HandshakeError::MethodNotAllowed);
+    }
+    if request.version != 1 {
+        return Err(HandshakeError::HttpVersion);
+    }
+    single(h, "Host")?.ok_or(HandshakeError::MissingHeader("Host"))?;
+    if !h.contains("Upgrade") {
+        return Err(HandshakeError::MissingHeader("Upgrade"));
+    }
+    if !h.has_token("Upgrade", "websocket") {
+        return Err(HandshakeError::UpgradeNotWebSocket);
+    }
+    if !h.contains("Connection") {
+        return Err(HandshakeError::MissingHeader("Connection"));
+    }
+    if !h.has_token("Connection", "upgrade") {
+        return Err(HandshakeError::ConnectionNotUpgrade);
+    }
+    let key = single(h, "Sec-WebSocket-Key")?.ok_or(HandshakeError::MissingHeader("Sec-WebSocket-Key"))?;
+    let key = valid_key(trim_ows(key)).ok_or(HandshakeError::InvalidKey)?;
+    let version = single(h, "Sec-WebSocket-Version")?.ok_or(HandshakeError::UnsupportedVersion)?;
+    if trim_ows(version) != b"13" {
+        return Err(HandshakeError::UnsupportedVersion);
+    }
+    single(h, "Origin")?;
+    let mut protocols = Vec::new();
+    for line in h.get_all("Sec-WebSocket-Protocol") {
+        let before = protocols.len();
+        for p in list_elements(line) {
+            // Tokens are ASCII.
+            let p = core::str::from_utf8(p).ok().filter(|p| is_token(p.as_bytes()));
+            protocols.push(String::from(p.ok_or(HandshakeError::InvalidProtocols)?));
+        }
+        if protocols.len() == before {
+            return Err(HandshakeError::InvalidProtocols);
+        }
+    }
+    let extensions = parse_extensions(h.get_all("Sec-WebSocket-Extensions"))?;
+    Ok(ServerStatus::Upgrade(UpgradeRequest { accept: accept_key(&key), key, protocols, extensions, request }))
+}
+
+/// The key if it is base64 of exactly 16 bytes (24 characters, canonical padding).
+fn valid_key(key: &[u8]) -> Option<[u8; 24]> {
+    let key: [u8; 24] = key.try_into().ok()?;
+    let mut decoded = [0u8; 24];
+    matches!(STANDARD.decode_slice(key, &mut decoded), Ok(16)).then_some(key)
+}
+
+/// A valid WebSocket upgrade request, handed to the caller to accept or reject.
+///
+/// Inspect what matters to you ([`path`](Self::path), [`origin`](Self::origin), cookies and any
+/// other header through [`headers`](Self::headers), [`protocols`](Self::protocols),
+/// [`extensions`](Self::extensions)), then write the answer with [`accept`](Self::accept) or
+/// [`reject`](Self::reject).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpgradeRequest {
+    request: Request,
+    key: [u8; 24],
+    accept: AcceptKey,
+    protocols: Vec<String>,
+    extensions: Vec<ExtensionOffer>,
+}
+
+impl UpgradeRequest {
+    /// The whole request head.
+    #[must_use]
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// The request target: path and query, such as `/chat?room=1`.
+    #[must_use]
+    pub fn path(&self) -> &str {
+        &self.request.path
+    }
+
+    /// Every header line.
+    #[must_use]
+    pub fn headers(&self) -> &Headers {
+        &self.request.headers
+    }
+
+    /// The `Host` header value, if it is UTF-8.
+    #[must_use]
+    pub fn host(&self) -> Option<&str> {
+        self.request.headers.get_str("Host")
+    }
+
+    /// The `Origin` header value (sent by browsers), if present and UTF-8.
+    #[must_use]
+    pub fn origin(&self) -> Option<&str> {
+        self.request.headers.get_str("Origin")
+    }
+
+    /// The `Sec-WebSocket-Key` sent.
+    #[must_use]
+    pub fn key(&self) -> &str {
+        core::str::from_utf8(&self.key).unwrap_or_default()
+    }
+
+    /// The `Sec-WebSocket-Accept` value the 101 response carries.
+    #[must_use]
+    pub fn accept_key(&self) -> AcceptKey {
+        self.accept
+    }
+
+    /// The subprotocols offered, in the client's order of preference.
+    #[must_use]
+    pub fn protocols(&self) -> &[String] {
+        &self.protocols
+    }
+
+    /// The extensions offered, in order (one extension may be offered several times).
+    #[must_use]
+    pub fn extensions(&self) -> &[ExtensionOffer] {
+        &self.extensions
+    }
+
+    /// Offset into the input of the [`ServerHandshake::feed`] call that completed the request,
+    /// where the bytes after the head start. A client may send frames right after its request;
+    /// after accepting, pass these bytes to [`Connection::receive`](crate::Connection::receive)
+    /// before anything read later.
+    #[must_use]
+    pub fn leftover(&self) -> usize {
+        self.request.leftover
+    }
+
+    /// The first offered subprotocol, in the client's order of preference, that is in
+    /// `supported`.
+    #[must_use]
+    pub fn select_protocol(&self, supported: &[&str]) -> Option<&str> {
+        self.protocols.iter().map(String::as_str).find(|p| supported.contains(p))
+    }
+
+    /// Accepts the upgrade: writes the 101 response (with `Sec-WebSocket-Accept`, the chosen
+    /// subprotocol, the accepted extensions and the extra headers of `accept`) into `out`, and
+    /// returns what was negotiated for
+    /// [`Connection::from_negotiated`](crate::Connection::from_negotiated).
+    ///
+    /// # Errors
+    /// [`HandshakeError::InvalidInput`] when the subprotocol or an extension was not offered, an
+    /// extension is accepted twice, or an extra header is invalid or set by this method;
+    /// [`HandshakeError::BufferTooSmall`] when a fixed buffer cannot hold the response. Nothing
+    /// is written on error, and the request can be accepted or rejected again.
+    pub fn accept(&self, accept: &Accept, out: &mut impl OutBuf) -> Result<Negotiated, HandshakeError> {
+        let mut first = Headers::new()
+            .with("Upgrade", "websocket")
+            .with("Connection", "Upgrade")
+            .with("Sec-WebSocket-Accept", self.accept.as_str());
+        if let Some(p) = &accept.protocol {
+            if !self.protocols.contains(p) {
+                return Err(HandshakeError::InvalidInput("subprotocol was not offered"));
+            }
+            first.push("Sec-WebSocket-Protocol", p.as_str());
+        }
+        for (i, ext) in accept.extensions.iter().enumerate() {
+            if !self.extensions.iter().any(|o| o.is(&ext.name)) {
+                return Err(HandshakeError::InvalidInput("extension was not offered"));
+            }
+            if accept.extensions.iter().take(i).any(|e| e.is(&ext.name)) {
+                return Err(HandshakeError::InvalidInput("extension accepted twice"));
+            }
+        }
+        if !accept.extensions.is_empty() {
+            first.push("Sec-WebSocket-Extensions", format_extensions(&accept.extensions)?);
+        }
+        if accept.headers.iter().any(|(n, _)| SERVER_MANAGED.iter().any(|m| m.eq_ignore_ascii_case(n))) {
+            return Err(HandshakeError::InvalidInput("header is managed by the handshake"));
+        }
+        let response = Response {
+            status: 101,
+            reason: String::from("Switching Protocols"),
+            headers: accept.headers.clone(),
+            body: Vec::new(),
+        };
+        let mut buf = Vec::with_capacity(256);
+        response.write_head_into(&mut buf, &first)?;
+        write_all(out, &buf)?;
+        Ok(Negotiated {
+            role: Role::Server,
+            protocol: accept.protocol.clone(),
+            extensions: accept.extensions.clone(),
+            reserved_bits: 0,
+        })
+    }
+
+    /// Rejects the upgrade: writes `response` (any final status, such as 401, 403 or 404, with
+    /// its headers and body) into `out`. Close the transport after writing it, or keep reading
+    /// HTTP requests with the [`ServerHandshake`].
+    ///
+    /// # Errors
+    /// [`HandshakeError::InvalidInput`] for a status below 200 (use [`accept`](Self::accept) to
+    /// switch protocols) or a response that cannot be written;
+    /// [`HandshakeError::BufferTooSmall`] when a fixed buffer cannot hold it.
+    pub fn reject(&self, response: &Response, out: &mut impl OutBuf) -> Result<(), HandshakeError> {
+        if response.status < 200 {
+            return Err(HandshakeError::InvalidInput("a rejection needs a final status (200-999)"));
+        }
+        response.write(out)
+    }
+}
+
+/// How a server accepts an upgrade: the chosen subprotocol, the accepted extensions (with the
+/// parameters of the response) and extra response headers (such as `Set-Cookie`).
+///
+/// ```
+/// use wsproto::handshake::{Accept, ExtensionOffer};
+/// let accept = Accept::new()
+///     .with_protocol("chat")
+///     .with_extension(ExtensionOffer::new("x-custom").with_param("level", "2"))
+///     .with_header("Set-Cookie", "session=1");
+/// # let _ = accept;
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Accept {
+    protocol: Option<String>,
+    extensions: Vec<ExtensionOffer>,
+    headers: Headers,
+}
+
+impl Accept {
+    /// Accept with no subprotocol, no extension and no extra header.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self { protocol: None, extensions: Vec::new(), headers: Headers::new() }
+    }
+
+    /// Selects a subprotocol (it must be one the client offered).
+    #[must_use]
+    pub fn with_protocol(mut self, protocol: impl Into<String>) -> Self {
+        self.protocol = Some(protocol.into());
+        self
+    }
+
+    /// Accepts an extension (one the client offered), with the response's parameters.
+    #[must_use]
+    pub fn with_extension(mut self, extension: ExtensionOffer) -> Self {
+        self.extensions.push(extension);
+        self
+    }
+
+    /// Adds an extra header line to the 101 response.
+    #[must_use]
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) -> Self {
+        self.headers.push(name, value);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+
+    const GOOD: &str = "GET /chat?x=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+
+    fn feed(s: &str) -> Result<ServerStatus, HandshakeError> {
+        ServerHandshake::new().feed(s.as_bytes())
+    }
+
+    fn upgrade(extra: &str) -> UpgradeRequest {
+        match feed(&format!("{GOOD}{extra}\r\n")) {
+            Ok(ServerStatus::Upgrade(u)) => u,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn accepts_a_good_request() {
+        let extra = "Origin: http://a\r\nSec-WebSocket-Protocol: a, b\r\nSec-WebSocket-Protocol: c\r\nSec-WebSocket-Extensions: x; p=1, y\r\n";
+        let u = upgrade(extra);
+        assert_eq!(u.path(), "/chat?x=1");
+        assert_eq!(u.host(), Some("example.com"));
+        assert_eq!(u.origin(), Some("http://a"));
+        assert_eq!(u.key(), "dGhlIHNhbXBsZSBub25jZQ==");
+        assert_eq!(u.accept_key().as_str(), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        assert_eq!(u.protocols(), ["a", "b", "c"]);
+        assert_eq!(u.extensions().len(), 2);
+        assert_eq!(u.select_protocol(&["c", "b"]), Some("b"));
+        assert_eq!(u.select_protocol(&["z"]), None);
+        assert_eq!(u.leftover(), GOOD.len() + extra.len() + 2);
+        assert_eq!(u.request().method, "GET");
+        assert_eq!(u.headers().count("sec-websocket-protocol"), 2);
+    }
+
+    #[test]
+    fn plain_http_is_handed_back() {
+        let req = "GET /index.html HTTP/1.1\r\nHost: a\r\n\r\nrest";
+        match feed(req) {
+            Ok(ServerStatus::Http(r)) => {
+                assert_eq!((r.method.as_str(), r.path.as_str(), r.version), ("GET", "/index.html", 1));
+                assert_eq!(&req.as_bytes()[r.leftover..], b"rest");
+            }
+            other => panic!("{other:?}"),
+        }
+        // An upgrade to another protocol is not a WebSocket request.
+        assert!(matches!(
+            feed("GET / HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n"),
+            Ok(ServerStatus::Http(_))
+        ));
+        assert!(matches!(feed("POST /form HTTP/1.0\r\nContent-Length: 0\r\n\r\n"), Ok(ServerStatus::Http(_))));
+    }
+
+    #[test]
+    fn rejection_paths() {
+        let swap = |from: &str, to: &str| format!("{}\r\n", GOOD.replacen(from, to, 1));
+        let cases: &[(String, HandshakeError, u16)] = &[
+            (swap("GET", "POST"), HandshakeError::MethodNotAllowed, 405),
+            (swap("HTTP/1.1", "HTTP/1.0"), HandshakeError::HttpVersion, 400),
+            (swap("Host: example.com\r\n", ""), HandshakeError::MissingHeader("Host"), 400),
+            (format!("{GOOD}Host: b\r\n\r\n"), HandshakeError::DuplicateHeader("Host"), 400),
+            (swap("Upgrade: websocket\r\n", ""), HandshakeError::MissingHeader("Upgrade"), 400),
+            (swap("Upgrade: websocket", "Upgrade: h2c"), HandshakeError::UpgradeNotWebSocket, 400),
+            (swap("Connection: Upgrade\r\n", ""), HandshakeError::MissingHeader("Connection"), 400),
+            (swap("Connection: Upgrade", "Connection: keep-alive"), HandshakeError::ConnectionNotUpgrade, 400),
+            (
+                swap("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", ""),
+                HandshakeError::MissingHeader("Sec-WebSocket-Key"),
+                400,
+            ),
+            (
+                format!("{GOOD}Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"),
+                HandshakeError::DuplicateHeader("Sec-WebSocket-Key"),
+                400,
+            ),
+            (swap("dGhlIHNhbXBsZSBub25jZQ==", "dGhlIHNhbXBsZSBub25jZQ"), HandshakeError::InvalidKey, 400),
+            (swap("dGhlIHNhbXBsZSBub25jZQ==", "dGhlIHNhbXBsZSBub25jZR=="), HandshakeError::InvalidKey, 400),
+            (swap("dGhlIHNhbXBsZSBub25jZQ==", "dGhlIHNhbXBsZSBub25jZXh4"), HandshakeError::InvalidKey, 400),
+            (swap("dGhlIHNhbXBsZSBub25jZQ==", "????????????????????????"), HandshakeError::InvalidKey, 400),
+            (swap("Sec-WebSocket-Version: 13\r\n", ""), HandshakeError::UnsupportedVersion, 426),
+            (swap("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8"), HandshakeError::UnsupportedVersion, 426),
+            (
+                swap("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 13, 8"),
+                HandshakeError::UnsupportedVersion,
+                426,
+            ),
+            (
+                format!("{GOOD}Sec-WebSocket-Version: 13\r\n\r\n"),
+                HandshakeError::DuplicateHeader("Sec-WebSocket-Version"),
+                400,
+            ),
+            (format!("{GOOD}Origin: a\r\nOrigin: b\r\n\r\n"), HandshakeError::DuplicateHeader("Origin"), 400),
+            (format!("{GOOD}Sec-WebSocket-Protocol: a b\r\n\r\n"), HandshakeError::InvalidProtocols, 400),
+            (format!("{GOOD}Sec-WebSocket-Protocol: a, \"b\"\r\n\r\n"), HandshakeError::InvalidProtocols, 400),
+            (format!("{GOOD}Sec-WebSocket-Protocol: \r\n\r\n"), HandshakeError::InvalidProtocols, 400),
+            (
+                format!("{GOOD}Sec-WebSocket-Extensions: x;;\r\n\r\n"),
+                HandshakeError::InvalidExtensions("expected a parameter name"),
+                400,
+            ),
+            (format!("{GOOD}Bad Header: x\r\n\r\n"), HandshakeError::MalformedHttp("invalid header name"), 400),
+        ];
+        for (req, err, status) in cases {
+            assert_eq!(feed(req).as_ref().err(), Some(err), "{req}");
+            assert_eq!(err.status_hint(), *status);
+        }
+        assert!(matches!(feed(&format!("{GOOD}\r\n")), Ok(ServerStatus::Upgrade(_))));
+    }
+
+    #[test]
+    fn key_validation() {
+        assert!(valid_key(b"dGhlIHNhbXBsZSBub25jZQ==").is_some());
+        assert!(valid_key(b"AAAAAAAAAAAAAAAAAAAAAA==").is_some());
+        for bad in [
+            &b""[..],
+            b"dGhlIHNhbXBsZSBub25jZQ=",
+            b"dGhlIHNhbXBsZSBub25jZQ===",
+            b"AAAAAAAAAAAAAAAAAAAAAAAA",
+            b"AAAAAAAAAAAAAAAAAAAAAB==",
+            b"AAAAAAAAAAAAAAAAAAAAA-==",
+        ] {
+            assert!(valid_key(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn accept_writes_the_response() {
+        let u = upgrade("Sec-WebSocket-Protocol: a, b\r\nSec-WebSocket-Extensions: x, y; q\r\n");
+        let mut out = Vec::new();
+        let accept = Accept::new()
+            .with_protocol("b")
+            .with_extension(ExtensionOffer::new("y").with_flag("q"))
+            .with_header("Set-Cookie", "s=1");
+        let n = u.accept(&accept, &mut out).unwrap();
+        assert_eq!(n.role, Role::Server);
+        assert_eq!(n.protocol.as_deref(), Some("b"));
+        assert_eq!(n.extensions, [ExtensionOffer::new("y").with_flag("q")]);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: b\r\n\
+             Sec-WebSocket-Extensions: y; q\r\nSet-Cookie: s=1\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn accept_rejects_bad_choices() {
+        let u = upgrade("Sec-WebSocket-Protocol: a\r\nSec-WebSocket-Extensions: x\r\n");
+        let cases = [
+            (Accept::new().with_protocol("b"), "subprotocol was not offered"),
+            (Accept::new().with_extension(ExtensionOffer::new("y")), "extension was not offered"),
+            (
+                Accept::new().with_extension(ExtensionOffer::new("x")).with_extension(ExtensionOffer::new("X")),
+                "extension accepted twice",
+            ),
+            (Accept::new().with_header("sec-websocket-accept", "x"), "header is managed by the handshake"),
+            (Accept::new().with_header("X", "\r\n"), "header value contains a control character"),
+            (
+                Accept::new().with_extension(ExtensionOffer::new("x").with_param("a", "b c")),
+                "extension parameter value is not a token",
+            ),
+        ];
+        for (accept, what) in cases {
+            let mut out = Vec::new();
+            assert_eq!(u.accept(&accept, &mut out), Err(HandshakeError::InvalidInput(what)));
+            assert!(out.is_empty());
+        }
+        let mut storage = [0u8; 16];
+        let mut small = crate::SliceBuf::new(&mut storage);
+        assert!(matches!(u.accept(&Accept::new(), &mut small), Err(HandshakeError::BufferTooSmall { .. })));
+    }
+
+    #[test]
+    fn reject_writes_the_response() {
+        let u = upgrade("");
+        let mut out = Vec::new();
+        u.reject(&Response::new(403).with_body("no"), &mut out).unwrap();
+        assert_eq!(out, b"HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno");
+        assert_eq!(
+            u.reject(&Response::new(101), &mut Vec::new()),
+            Err(HandshakeError::InvalidInput("a rejection needs a final status (200-999)"))
+        );
+    }
+
+    #[test]
+    fn limits() {
+        let mut r = ServerHandshake::new().with_max_request_size(32);
+        assert_eq!(r.feed(GOOD.as_bytes()), Err(HandshakeError::HeadTooLarge { limit: 32 }));
+        let mut r = ServerHandshake::new().with_max_headers(2);
+        assert_eq!(r.feed(GOOD.as_bytes()), Err(HandshakeError::TooManyHeaders { limit: 2 }));
+    }
+
+    #[test]
+    fn pipelined_requests() {
+        let two = "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+        let mut r = ServerHandshake::new();
+        let Ok(ServerStatus::Http(a)) = r.feed(two.as_bytes()) else { panic!() };
+        assert_eq!(a.path, "/a");
+        let Ok(ServerStatus::Http(b)) = r.feed(&two.as_bytes()[a.leftover..]) else { panic!() };
+        assert_eq!(b.path, "/b");
+        assert_eq!(a.leftover + b.leftover, two.len());
+    }
+}
