@@ -52,7 +52,7 @@ fn run_case(url: &str) -> Result<(), WsError> {
                 MessageKind::Binary
             }
             Ok(_) => continue,
-            Err(WsError::Closed(_)) => return Ok(()),
+            Err(WsError::Closed) => return Ok(()),
             Err(e) => return Err(e),
         };
         ws.send(kind, &reply)?;

@@ -20,7 +20,7 @@ fn main() -> std::io::Result<()> {
         thread::spawn(move || {
             let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
             match serve(stream) {
-                Ok(()) | Err(WsError::Closed(_)) => println!("{peer}: closed"),
+                Ok(()) | Err(WsError::Closed) => println!("{peer}: closed"),
                 Err(e) => println!("{peer}: {e}"),
             }
         });

@@ -26,7 +26,7 @@ async fn main() -> Result<(), WsError> {
                 Ok(Message::Binary(data)) => println!("<{} binary bytes>", data.len()),
                 Ok(Message::Close(frame)) => eprintln!("server closed: {} {}", frame.reported_code(), frame.reason()),
                 Ok(_) => {}
-                Err(WsError::Closed(_)) => return Ok(()),
+                Err(WsError::Closed) => return Ok(()),
                 Err(e) => return Err(e),
             },
             line = lines.next_line(), if stdin_open => match line? {

@@ -19,7 +19,7 @@ async fn main() -> std::io::Result<()> {
         let (stream, peer) = listener.accept().await?;
         tokio::spawn(async move {
             match serve(stream).await {
-                Ok(()) | Err(WsError::Closed(_)) => println!("{peer}: closed"),
+                Ok(()) | Err(WsError::Closed) => println!("{peer}: closed"),
                 Err(e) => println!("{peer}: {e}"),
             }
         });

@@ -149,7 +149,7 @@ impl<S: Read + Write> WebSocket<S> {
     }
 
     /// Receives the next whole message or control frame. Pings are answered and a Close is
-    /// replied to automatically (with the default [`Config`](crate::Config)); they are still
+    /// replied to automatically (with the default [`Config`]); they are still
     /// reported.
     ///
     /// # Errors
@@ -166,7 +166,7 @@ impl<S: Read + Write> WebSocket<S> {
                 Err(e) => return Err(e.into()),
             }
             if matches!(self.conn.state(), State::Closed) && self.conn.transport_action() == TransportAction::Close {
-                return Err(WsError::Closed(None));
+                return Err(WsError::Closed);
             }
             let n = match self.stream.read(self.inbox.free_space()) {
                 Ok(n) => n,
@@ -175,7 +175,7 @@ impl<S: Read + Write> WebSocket<S> {
             };
             if n == 0 {
                 return match self.conn.receive_eof() {
-                    Ok(()) => Err(WsError::Closed(None)),
+                    Ok(()) => Err(WsError::Closed),
                     Err(e) => Err(e.into()),
                 };
             }
@@ -246,7 +246,7 @@ impl<S: Read + Write> WebSocket<S> {
         loop {
             match self.recv() {
                 Ok(_) => {}
-                Err(WsError::Closed(_)) => return Ok(()),
+                Err(WsError::Closed) => return Ok(()),
                 Err(e) => return Err(e),
             }
             if self.conn.transport_action() == TransportAction::Close {

@@ -3,8 +3,6 @@
 use std::boxed::Box;
 use std::io;
 
-use crate::CloseFrame;
-
 /// An error from an adapter: the transport, the protocol, or the end of the connection.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -23,9 +21,10 @@ pub enum WsError {
     /// Upgrade Required. To serve plain HTTP on the same port, use
     /// [`ServerHandshake`](crate::handshake::ServerHandshake) directly.
     NotWebSocket(Box<crate::handshake::Request>),
-    /// The connection is closed: the close handshake finished (with the peer's Close frame,
-    /// if one was received) and there is nothing more to read or send.
-    Closed(Option<CloseFrame>),
+    /// The connection is over: the close handshake finished (the peer's Close frame was
+    /// reported earlier as [`Message::Close`](crate::Message::Close)) or the peer closed the
+    /// transport after it; there is nothing more to read.
+    Closed,
 }
 
 impl core::fmt::Display for WsError {
@@ -36,19 +35,18 @@ impl core::fmt::Display for WsError {
             Self::Handshake(e) => write!(f, "handshake failed: {e}"),
             Self::Rejected(r) => write!(f, "handshake rejected with status {}", r.status),
             Self::NotWebSocket(r) => write!(f, "not a WebSocket request: {} {}", r.method, r.path),
-            Self::Closed(Some(c)) => write!(f, "connection closed ({} {})", c.reported_code(), c.reason()),
-            Self::Closed(None) => f.write_str("connection closed"),
+            Self::Closed => f.write_str("connection closed"),
         }
     }
 }
 
-impl std::error::Error for WsError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+impl core::error::Error for WsError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             Self::Io(e) => Some(e),
             Self::Protocol(e) => Some(e),
             Self::Handshake(e) => Some(e),
-            Self::Closed(_) | Self::Rejected(_) | Self::NotWebSocket(_) => None,
+            Self::Closed | Self::Rejected(_) | Self::NotWebSocket(_) => None,
         }
     }
 }

@@ -267,7 +267,7 @@ impl<S: AsyncRead + AsyncWrite> WebSocket<S> {
         loop {
             match self.reader.recv().await {
                 Ok(_) => {}
-                Err(WsError::Closed(_)) => return Ok(()),
+                Err(WsError::Closed) => return Ok(()),
                 Err(e) => return Err(e),
             }
             if self.writer.transport_action() == TransportAction::Close {
@@ -323,14 +323,14 @@ impl<S: AsyncRead + AsyncWrite> WsReader<S> {
             {
                 let s = lock(&self.shared);
                 if s.conn.state() == State::Closed && s.conn.transport_action() == TransportAction::Close {
-                    return Err(WsError::Closed(None));
+                    return Err(WsError::Closed);
                 }
             }
             let n = self.half.read(self.inbox.free_space()).await?;
             if n == 0 {
                 let eof = lock(&self.shared).conn.receive_eof();
                 return match eof {
-                    Ok(()) => Err(WsError::Closed(None)),
+                    Ok(()) => Err(WsError::Closed),
                     Err(e) => Err(e.into()),
                 };
             }

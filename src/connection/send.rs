@@ -266,10 +266,8 @@ impl Connection {
             Some(_) => return Err(Misuse::MessageInProgress.into()),
         };
         let mut utf8 = self.send.utf8;
-        if kind == MessageKind::Text && mode.check_utf8 {
-            if utf8.feed(data).is_err() || (fin && !utf8.is_complete()) {
-                return Err(Misuse::InvalidUtf8.into());
-            }
+        if kind == MessageKind::Text && mode.check_utf8 && (utf8.feed(data).is_err() || (fin && !utf8.is_complete())) {
+            return Err(Misuse::InvalidUtf8.into());
         }
         Ok((opcode, utf8))
     }

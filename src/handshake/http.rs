@@ -273,9 +273,15 @@ fn own_headers(parsed: &[httparse::Header<'_>]) -> Headers {
     headers
 }
 
+/// How many header slots to give httparse: the limit, but never more than `buf` can hold (a
+/// header line takes at least 3 bytes, `a:\n`), so a huge limit allocates nothing extra.
+fn header_slots(buf: &[u8], max_headers: usize) -> usize {
+    max_headers.min(buf.len() / 3 + 1)
+}
+
 /// Parses a request head from `buf`.
 pub(crate) fn parse_request(buf: &[u8], max_headers: usize) -> Result<Parsed<Request>, HandshakeError> {
-    let mut headers = vec![httparse::EMPTY_HEADER; max_headers];
+    let mut headers = vec![httparse::EMPTY_HEADER; header_slots(buf, max_headers)];
     let mut req = httparse::Request::new(&mut headers);
     match req.parse(buf) {
         Ok(httparse::Status::Partial) => Ok(Parsed::Partial),
@@ -295,7 +301,7 @@ pub(crate) fn parse_request(buf: &[u8], max_headers: usize) -> Result<Parsed<Req
 
 /// Parses a response head from `buf`; the result's `version` is the minor HTTP version.
 pub(crate) fn parse_response(buf: &[u8], max_headers: usize) -> Result<Parsed<(Response, u8)>, HandshakeError> {
-    let mut headers = vec![httparse::EMPTY_HEADER; max_headers];
+    let mut headers = vec![httparse::EMPTY_HEADER; header_slots(buf, max_headers)];
     let mut resp = httparse::Response::new(&mut headers);
     match resp.parse(buf) {
         Ok(httparse::Status::Partial) => Ok(Parsed::Partial),
@@ -369,6 +375,15 @@ mod tests {
         b.clear();
         assert!(!b.is_full());
         assert_eq!(b.limit(), 4);
+    }
+
+    #[test]
+    fn huge_header_limits_allocate_nothing_extra() {
+        assert_eq!(header_slots(b"", usize::MAX), 1);
+        assert_eq!(header_slots(&[b'x'; 30], usize::MAX), 11);
+        assert_eq!(header_slots(&[b'x'; 30], 4), 4);
+        assert!(matches!(parse_request(b"GET / HTTP/1.1\r\na:\nb:\nc:\n\r\n", usize::MAX), Ok(Parsed::Complete(..))));
+        assert!(matches!(parse_response(b"HTTP/1.1 200 OK\na:1\nb:2\n\n", usize::MAX), Ok(Parsed::Complete(..))));
     }
 
     #[test]

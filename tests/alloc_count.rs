@@ -1,0 +1,174 @@
+//! A counting global allocator shows that steady-state receiving and sending allocate nothing
+//! per message, in both roles, with the borrowed API (and with `MessageAssembler` once warm).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use wsproto::{Config, Connection, Event, KeySource, Message, MessageAssembler, MessageKind, Role, SliceBuf};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// Only the measuring thread counts (the test harness runs other tests on other threads).
+    static MEASURING: Cell<bool> = const { Cell::new(false) };
+}
+
+fn note_allocation() {
+    if MEASURING.try_with(Cell::get).unwrap_or(false) {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; counting has no effect on
+// the memory handed out.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note_allocation();
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note_allocation();
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note_allocation();
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Runs `f` and returns how many allocations it made on this thread.
+fn count(f: impl FnOnce()) -> usize {
+    ALLOCATIONS.store(0, Ordering::Relaxed);
+    MEASURING.with(|m| m.set(true));
+    f();
+    MEASURING.with(|m| m.set(false));
+    ALLOCATIONS.load(Ordering::Relaxed)
+}
+
+const MESSAGES: usize = 10_000;
+
+fn payload(i: usize) -> Vec<u8> {
+    let len = if i % 500 == 7 { 65536 } else { [0, 16, 125, 126, 1024, 4000][i % 6] };
+    (0..len).map(|j| b'a' + ((i + j) % 26) as u8).collect()
+}
+
+/// 10,000 masked client messages (text and binary, some fragmented, pings between).
+fn client_wire() -> (Vec<u8>, usize) {
+    let mut client =
+        Connection::with_key_source(Role::Client, Config::new().max_outgoing_frame(4000), KeySource::seeded(1));
+    let mut wire = Vec::new();
+    let mut bytes = 0;
+    for i in 0..MESSAGES {
+        let p = payload(i);
+        bytes += p.len();
+        let kind = if i % 2 == 0 { MessageKind::Binary } else { MessageKind::Text };
+        client.send(kind, &p, &mut wire).unwrap();
+        if i % 50 == 0 {
+            client.ping(b"hb", &mut wire).unwrap();
+        }
+    }
+    (wire, bytes)
+}
+
+#[test]
+fn steady_state_allocates_nothing_per_message() {
+    // Everything measured runs on this one thread, in sequence.
+
+    // 1. A server receiving with the borrowed API, answering pings into a reserved buffer.
+    let (mut wire, expected) = client_wire();
+    let mut server = Connection::new(Role::Server, Config::new());
+    let mut replies = Vec::with_capacity(1 << 16);
+    let mut received = 0;
+    let allocations = count(|| {
+        let mut pos = 0;
+        loop {
+            let r = server.receive(&mut wire[pos..]).unwrap();
+            pos += r.consumed;
+            match r.event {
+                Some(Event::Data { data, .. }) => received += data.len(),
+                Some(_) => {
+                    server.poll_transmit(&mut replies).unwrap();
+                }
+                None => break,
+            }
+        }
+    });
+    assert_eq!(received, expected);
+    assert_eq!(allocations, 0, "receiving {MESSAGES} messages allocated");
+
+    // 2. A client sending into a reserved Vec (masking keys drawn from the OS pool).
+    let mut client = Connection::new(Role::Client, Config::new());
+    let messages: Vec<Vec<u8>> = (0..MESSAGES).map(payload).collect();
+    let mut out = Vec::with_capacity(messages.iter().map(|m| m.len() + 14).sum());
+    let allocations = count(|| {
+        for m in &messages {
+            client.send_binary(m, &mut out).unwrap();
+        }
+    });
+    assert_eq!(allocations, 0, "client sending {MESSAGES} messages allocated");
+
+    // 3. A server sending into a fixed SliceBuf, reused per message.
+    let mut server = Connection::new(Role::Server, Config::new());
+    let mut storage = vec![0u8; 70_000];
+    let allocations = count(|| {
+        for m in &messages {
+            let mut buf = SliceBuf::new(&mut storage);
+            server.send_binary(m, &mut buf).unwrap();
+            assert_eq!(
+                buf.len(),
+                m.len()
+                    + wsproto::frame::FrameHeader::new(wsproto::frame::OpCode::Binary, true, m.len() as u64, None)
+                        .encoded_len()
+            );
+        }
+    });
+    assert_eq!(allocations, 0, "server sending {MESSAGES} messages allocated");
+
+    // 4. Whole messages through a warmed-up MessageAssembler, fragmented and not, with an echo
+    //    into a reserved buffer.
+    let (mut wire, expected) = client_wire();
+    let mut server = Connection::new(Role::Server, Config::new());
+    let mut assembler = MessageAssembler::with_capacity(1 << 17);
+    let mut echo = Vec::with_capacity(expected + MESSAGES * 16 + (1 << 16));
+    let mut whole = 0;
+    let allocations = count(|| {
+        let mut pos = 0;
+        loop {
+            let r = server.receive(&mut wire[pos..]).unwrap();
+            pos += r.consumed;
+            let Some(event) = r.event else { break };
+            match assembler.push(event).unwrap() {
+                Some(Message::Binary(b)) => {
+                    whole += b.len();
+                    server.send_binary(b, &mut echo).unwrap();
+                }
+                Some(Message::Text(t)) => {
+                    whole += t.len();
+                    server.send_text(t, &mut echo).unwrap();
+                }
+                _ => {}
+            }
+        }
+    });
+    assert_eq!(whole, expected);
+    assert_eq!(allocations, 0, "assembling and echoing {MESSAGES} messages allocated");
+
+    // The counter itself works.
+    assert!(count(|| drop(std::hint::black_box(vec![1u8; 10]))) >= 1);
+}
