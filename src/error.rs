@@ -100,6 +100,9 @@ pub enum Misuse {
     InvalidUtf8,
     /// Data was given with `Role::Client` but no masking key source exists.
     NoKeySource,
+    /// permessage-deflate is in force: use [`Connection::receive_into`](crate::Connection::receive_into)
+    /// with a scratch buffer for inflated data.
+    ScratchRequired,
 }
 
 impl fmt::Display for Misuse {
@@ -111,6 +114,7 @@ impl fmt::Display for Misuse {
             Self::MessageInProgress => f.write_str("a fragmented message of another kind is in progress"),
             Self::InvalidUtf8 => f.write_str("text message is not valid UTF-8"),
             Self::NoKeySource => f.write_str("no source of masking keys"),
+            Self::ScratchRequired => f.write_str("compressed messages need a scratch buffer: use receive_into"),
         }
     }
 }

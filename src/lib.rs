@@ -17,6 +17,8 @@ mod buf;
 mod close;
 mod config;
 mod connection;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 mod error;
 mod event;
 pub mod frame;

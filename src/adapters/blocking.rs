@@ -7,9 +7,11 @@ use std::net::TcpStream;
 use std::vec::Vec;
 
 use super::WsError;
-use super::handshake::{Decision, Done, READ_CHUNK, client_step, server_step};
+use super::handshake::{
+    Decision, Done, READ_CHUNK, client_step, compressed, default_accept, offer_deflate, server_step,
+};
 use super::inbox::Inbox;
-use crate::handshake::{Accept, ClientRequest, Negotiated, ServerHandshake, UpgradeRequest};
+use crate::handshake::{ClientRequest, Negotiated, ServerHandshake, UpgradeRequest};
 use crate::{CloseCode, CloseFrame, Config, Connection, Message, MessageKind, State, TransportAction};
 
 /// Connects to a `ws://` URL over TCP and runs the opening handshake.
@@ -25,7 +27,7 @@ use crate::{CloseCode, CloseFrame, Config, Connection, Message, MessageKind, Sta
 /// [`WsError::Handshake`] for a bad URL (a `wss://` URL needs a TLS stream: use [`client`]
 /// over it) or a bad response, [`WsError::Rejected`] for a non-101 response, [`WsError::Io`].
 pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Negotiated), WsError> {
-    let request = ClientRequest::new(url)?;
+    let request = offer_deflate(ClientRequest::new(url)?);
     if request.is_secure() {
         return Err(io::Error::new(io::ErrorKind::Unsupported, "wss:// needs a TLS stream: use `client`").into());
     }
@@ -57,13 +59,14 @@ pub fn client<S: Read + Write>(
 }
 
 /// Runs the server handshake over `stream`, accepting any WebSocket upgrade without a
-/// subprotocol or extension.
+/// subprotocol (and with permessage-deflate when the client offers it and the crate has the
+/// `deflate` feature).
 ///
 /// # Errors
 /// [`WsError::Handshake`] for an invalid request (the error response was sent),
 /// [`WsError::NotWebSocket`] for a plain HTTP request (426 was sent), [`WsError::Io`].
 pub fn accept<S: Read + Write>(stream: S, config: Config) -> Result<WebSocket<S>, WsError> {
-    accept_with(stream, config, |_| Ok(Accept::new())).map(|(ws, _)| ws)
+    accept_with(stream, config, |_| Ok(default_accept())).map(|(ws, _)| ws)
 }
 
 /// Runs the server handshake over `stream`; `decide` looks at the request (path, `Origin`,
@@ -145,7 +148,8 @@ impl<S: Read + Write> WebSocket<S> {
 
     /// As [`from_connection`](Self::from_connection), with a read buffer of `capacity` bytes.
     pub fn with_read_buffer(stream: S, conn: Connection, leftover: &[u8], capacity: usize) -> Self {
-        Self { stream, conn, inbox: Inbox::new(capacity, leftover), out: Vec::new() }
+        let inbox = Inbox::new(capacity, leftover, compressed(&conn));
+        Self { stream, conn, inbox, out: Vec::new() }
     }
 
     /// Receives the next whole message or control frame. Pings are answered and a Close is

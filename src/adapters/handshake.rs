@@ -24,6 +24,34 @@ pub(crate) struct Done {
     pub(crate) outcome: Result<(Connection, Negotiated, usize), WsError>,
 }
 
+/// Whether the connection may receive compressed messages (and so needs a scratch buffer).
+pub(crate) fn compressed(conn: &Connection) -> bool {
+    #[cfg(feature = "deflate")]
+    return conn.deflate().is_some();
+    #[cfg(not(feature = "deflate"))]
+    {
+        let _ = conn;
+        false
+    }
+}
+
+/// `connect` offers permessage-deflate with the default configuration when the crate has it.
+pub(crate) fn offer_deflate(request: crate::handshake::ClientRequest) -> crate::handshake::ClientRequest {
+    #[cfg(feature = "deflate")]
+    return request.with_deflate(crate::deflate::DeflateConfig::new());
+    #[cfg(not(feature = "deflate"))]
+    request
+}
+
+/// What `accept` agrees to: no subprotocol, and permessage-deflate with the default
+/// configuration when the crate has it.
+pub(crate) fn default_accept() -> Accept {
+    #[cfg(feature = "deflate")]
+    return Accept::new().with_deflate(crate::deflate::DeflateConfig::new());
+    #[cfg(not(feature = "deflate"))]
+    Accept::new()
+}
+
 /// Feeds the server handshake; `None` means read more.
 pub(crate) fn server_step(
     hs: &mut ServerHandshake,

@@ -14,6 +14,8 @@ pub(crate) struct Inbox {
     start: usize,
     end: usize,
     assembly: Vec<u8>,
+    /// Where inflated data goes (empty without permessage-deflate).
+    scratch: Box<[u8]>,
 }
 
 /// What [`Inbox::next`] found, described without borrowing the inbox.
@@ -30,10 +32,14 @@ pub(crate) enum Ready {
 }
 
 impl Inbox {
-    pub(crate) fn new(capacity: usize, leftover: &[u8]) -> Self {
-        let mut buf = vec![0; capacity.max(leftover.len()).max(256)].into_boxed_slice();
+    /// A read buffer of `capacity` bytes holding `leftover` first; `compressed` adds a scratch
+    /// buffer of the same size for inflated data.
+    pub(crate) fn new(capacity: usize, leftover: &[u8], compressed: bool) -> Self {
+        let capacity = capacity.max(leftover.len()).max(256);
+        let mut buf = vec![0; capacity].into_boxed_slice();
         buf[..leftover.len()].copy_from_slice(leftover);
-        Self { buf, start: 0, end: leftover.len(), assembly: Vec::new() }
+        let scratch = if compressed { vec![0; capacity].into_boxed_slice() } else { Box::default() };
+        Self { buf, start: 0, end: leftover.len(), assembly: Vec::new(), scratch }
     }
 
     /// Free space to read into; only asked for when all input has been consumed.
@@ -55,12 +61,18 @@ impl Inbox {
     pub(crate) fn next(&mut self, conn: &mut Connection) -> Result<Option<Ready>, Error> {
         while self.start < self.end {
             let at = self.start;
-            let r = conn.receive(&mut self.buf[at..self.end])?;
+            let scratch = self.scratch.as_ptr_range();
+            let r = if self.scratch.is_empty() {
+                conn.receive(&mut self.buf[at..self.end])?
+            } else {
+                conn.receive_into(&mut self.buf[at..self.end], &mut self.scratch)?
+            };
             self.start += r.consumed;
             let Some(event) = r.event else { continue };
             match event {
                 crate::Event::Data { kind, data, first, last } => {
-                    if first && last {
+                    let inflated = scratch.contains(&data.as_ptr());
+                    if first && last && !inflated {
                         let end = at + r.consumed;
                         return Ok(Some(Ready::Message { kind, range: Some((end - data.len(), end)) }));
                     }

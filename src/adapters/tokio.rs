@@ -16,9 +16,11 @@ use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, 
 use ::tokio::sync::Mutex as AsyncMutex;
 
 use super::WsError;
-use super::handshake::{Decision, Done, READ_CHUNK, client_step, server_step};
+use super::handshake::{
+    Decision, Done, READ_CHUNK, client_step, compressed, default_accept, offer_deflate, server_step,
+};
 use super::inbox::{Inbox, Ready};
-use crate::handshake::{Accept, ClientRequest, Negotiated, ServerHandshake, UpgradeRequest};
+use crate::handshake::{ClientRequest, Negotiated, ServerHandshake, UpgradeRequest};
 use crate::{CloseCode, CloseFrame, Config, Connection, Message, MessageKind, State, TransportAction};
 
 /// Connects to a `ws://` URL over TCP and runs the opening handshake.
@@ -35,7 +37,7 @@ use crate::{CloseCode, CloseFrame, Config, Connection, Message, MessageKind, Sta
 /// [`WsError::Handshake`] for a bad URL (a `wss://` URL needs a TLS stream: use [`client`]
 /// over it) or a bad response, [`WsError::Rejected`] for a non-101 response, [`WsError::Io`].
 pub async fn connect(url: &str) -> Result<(WebSocket<::tokio::net::TcpStream>, Negotiated), WsError> {
-    let request = ClientRequest::new(url)?;
+    let request = offer_deflate(ClientRequest::new(url)?);
     if request.is_secure() {
         let e = std::io::Error::new(std::io::ErrorKind::Unsupported, "wss:// needs a TLS stream: use `client`");
         return Err(e.into());
@@ -68,13 +70,14 @@ pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// Runs the server handshake over `stream`, accepting any WebSocket upgrade without a
-/// subprotocol or extension.
+/// subprotocol (and with permessage-deflate when the client offers it and the crate has the
+/// `deflate` feature).
 ///
 /// # Errors
 /// [`WsError::Handshake`] for an invalid request (the error response was sent),
 /// [`WsError::NotWebSocket`] for a plain HTTP request (426 was sent), [`WsError::Io`].
 pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(stream: S, config: Config) -> Result<WebSocket<S>, WsError> {
-    accept_with(stream, config, |_| Ok(Accept::new())).await.map(|(ws, _)| ws)
+    accept_with(stream, config, |_| Ok(default_accept())).await.map(|(ws, _)| ws)
 }
 
 /// Runs the server handshake over `stream`; `decide` accepts the request or answers it with
@@ -194,13 +197,14 @@ impl<S: AsyncRead + AsyncWrite> WebSocket<S> {
 
     /// As [`from_connection`](Self::from_connection), with a read buffer of `capacity` bytes.
     pub fn with_read_buffer(stream: S, conn: Connection, leftover: &[u8], capacity: usize) -> Self {
+        let inbox = Inbox::new(capacity, leftover, compressed(&conn));
         let (read, write) = ::tokio::io::split(stream);
         let shared = Arc::new(Mutex::new(Shared { conn, out: Vec::new() }));
         let writer = Arc::new(AsyncMutex::new(Writer { half: write, inflight: Vec::new(), pos: 0 }));
         Self {
             reader: WsReader {
                 half: read,
-                inbox: Inbox::new(capacity, leftover),
+                inbox,
                 ready: None,
                 shared: Arc::clone(&shared),
                 writer: Arc::clone(&writer),

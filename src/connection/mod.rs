@@ -1,5 +1,7 @@
 //! The connection state machine: bytes and commands in, events and bytes out.
 
+#[cfg(feature = "deflate")]
+mod inflate;
 mod recv;
 mod send;
 mod state;
@@ -57,6 +59,18 @@ pub struct Connection {
     send: send::SendState,
     pending_pong: Option<ControlPayload>,
     pending_close: Option<CloseFrame>,
+    /// permessage-deflate codecs, when negotiated (boxed: a few hundred KiB of zlib state).
+    #[cfg(feature = "deflate")]
+    deflate: Option<alloc::boxed::Box<DeflateCodec>>,
+}
+
+/// The compressor for what we send and the decompressor for what we receive.
+#[cfg(feature = "deflate")]
+#[derive(Debug, Clone)]
+struct DeflateCodec {
+    deflater: crate::deflate::Deflater,
+    inflater: crate::deflate::Inflater,
+    agreed: crate::deflate::PerMessageDeflate,
 }
 
 impl Connection {
@@ -89,7 +103,46 @@ impl Connection {
             send: send::SendState::default(),
             pending_pong: None,
             pending_close: None,
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
+    }
+
+    /// Turns on permessage-deflate with what the handshake agreed (feature `deflate`):
+    /// compresses whole messages we send, inflates compressed messages we receive (use
+    /// [`receive_into`](Self::receive_into)), and lets received first frames carry RSV1.
+    /// [`from_negotiated`](Self::from_negotiated) calls it; call it directly for a stream
+    /// negotiated elsewhere (RFC 8441 / RFC 9220).
+    #[cfg(feature = "deflate")]
+    #[must_use]
+    pub fn with_deflate(mut self, agreed: crate::deflate::PerMessageDeflate) -> Self {
+        let p = agreed.params;
+        let (our_bits, our_reset, peer_reset) = match self.role {
+            Role::Server => (p.server_max_window_bits, p.server_no_context_takeover, p.client_no_context_takeover),
+            Role::Client => (p.client_max_window_bits, p.client_no_context_takeover, p.server_no_context_takeover),
+        };
+        self.deflate = Some(alloc::boxed::Box::new(DeflateCodec {
+            deflater: crate::deflate::Deflater::new(agreed.level, our_bits, our_reset, agreed.min_size),
+            inflater: crate::deflate::Inflater::new(peer_reset),
+            agreed,
+        }));
+        self.rsv_allowed |= crate::frame::RSV1;
+        self
+    }
+
+    /// The permessage-deflate agreement in force, if any.
+    #[cfg(feature = "deflate")]
+    #[must_use]
+    pub fn deflate(&self) -> Option<&crate::deflate::PerMessageDeflate> {
+        self.deflate.as_ref().map(|d| &d.agreed)
+    }
+
+    /// Whether received messages may be compressed.
+    fn compression_enabled(&self) -> bool {
+        #[cfg(feature = "deflate")]
+        return self.deflate.is_some();
+        #[cfg(not(feature = "deflate"))]
+        false
     }
 
     /// Lets received frames carry the reserved bits in `rsv` (an extension negotiated in the

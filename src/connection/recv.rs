@@ -1,7 +1,7 @@
 //! The receive path: frame headers, unmasking in place, validation, control frames.
 
 use super::Connection;
-use crate::frame::{FrameHeader, HeaderStatus, MAX_HEADER_LEN, OpCode, decode_header};
+use crate::frame::{FrameHeader, HeaderStatus, MAX_HEADER_LEN, OpCode, RSV1, decode_header};
 use crate::mask::apply_mask;
 use crate::utf8::Utf8Validator;
 use crate::{CloseFrame, ControlPayload, Error, Event, Limit, MessageKind, ProtocolViolation, Received, Role};
@@ -11,39 +11,58 @@ use crate::{CloseFrame, ControlPayload, Error, Event, Limit, MessageKind, Protoc
 pub(super) struct RecvState {
     header: [u8; MAX_HEADER_LEN],
     header_len: u8,
-    frame: Option<Frame>,
-    message: Option<Message>,
+    pub(super) frame: Option<Frame>,
+    pub(super) message: Option<Message>,
     utf8: Utf8Validator,
     control: ControlPayload,
+    /// The last frame of a compressed message has been read; its inflated end is still due.
+    #[cfg(feature = "deflate")]
+    pub(super) draining: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
-struct Frame {
-    opcode: OpCode,
-    fin: bool,
-    mask: Option<[u8; 4]>,
-    remaining: u64,
+pub(super) struct Frame {
+    pub(super) opcode: OpCode,
+    pub(super) fin: bool,
+    pub(super) mask: Option<[u8; 4]>,
+    pub(super) remaining: u64,
     /// Payload bytes of this frame already processed (the masking phase).
-    offset: u64,
+    pub(super) offset: u64,
 }
 
 #[derive(Clone, Copy, Debug)]
-struct Message {
+pub(super) struct Message {
     kind: MessageKind,
     /// Payload bytes announced by the frame headers so far.
     announced: u64,
-    /// Payload bytes handed out so far.
-    delivered: u64,
+    /// Payload bytes handed out so far (inflated bytes for a compressed message).
+    pub(super) delivered: u64,
     fragments: u32,
     started: bool,
+    /// The message is compressed (RSV1 on its first frame, permessage-deflate in force).
+    #[cfg_attr(not(feature = "deflate"), allow(dead_code))]
+    pub(super) compressed: bool,
+    /// Bytes of the deflate trailer fed to the inflater after the last frame.
+    #[cfg(feature = "deflate")]
+    pub(super) trailer: u8,
 }
 
 /// What one step of the receive loop found; data is described by indices so that the borrow of
 /// the input is taken only once, in [`Connection::receive`].
-enum Step {
+pub(super) enum Step {
     NeedMore,
     Control(usize, Event<'static>),
-    Data { start: usize, end: usize, kind: MessageKind, first: bool, last: bool },
+    Data { source: Source, start: usize, end: usize, consumed: usize, kind: MessageKind, first: bool, last: bool },
+}
+
+/// Where the bytes of a data piece are.
+#[derive(Clone, Copy)]
+pub(super) enum Source {
+    /// In the input, unmasked in place.
+    Input,
+    /// In the caller's scratch buffer (inflated).
+    #[cfg_attr(not(feature = "deflate"), allow(dead_code))]
+    Scratch,
 }
 
 impl Connection {
@@ -84,18 +103,43 @@ impl Connection {
     /// answers it is queued for [`poll_transmit`](Self::poll_transmit), and every later call
     /// returns the same error.
     pub fn receive<'b>(&mut self, input: &'b mut [u8]) -> Result<Received<'b>, Error> {
+        #[cfg(feature = "deflate")]
+        if self.deflate.is_some() && self.close.failed.is_none() {
+            return Err(crate::Misuse::ScratchRequired.into());
+        }
+        self.receive_into(input, &mut [])
+    }
+
+    /// [`receive`](Self::receive) for connections that may receive compressed messages
+    /// (permessage-deflate, feature `deflate`): inflated data is written into `scratch` and lent
+    /// from there, at most `scratch.len()` bytes per event, so memory stays bounded whatever
+    /// the compression ratio. Uncompressed data is still lent from `input`, unmasked in place.
+    /// A scratch buffer of 16 to 64 KiB suits most uses; `scratch` is not used without
+    /// compression.
+    ///
+    /// # Errors
+    /// As for [`receive`](Self::receive); [`Misuse::ScratchRequired`](crate::Misuse::ScratchRequired)
+    /// (nothing consumed) when a compressed message arrives and `scratch` is empty.
+    pub fn receive_into<'b>(&mut self, input: &'b mut [u8], scratch: &'b mut [u8]) -> Result<Received<'b>, Error> {
         if let Some(e) = self.close.failed {
             return Err(e);
         }
         if self.close.received {
             return Ok(Received { consumed: input.len(), event: None });
         }
-        match self.step(input) {
+        #[cfg(feature = "deflate")]
+        if scratch.is_empty() && self.deflate.is_some() {
+            return Err(crate::Misuse::ScratchRequired.into());
+        }
+        match self.step(input, scratch) {
             Ok(Step::NeedMore) => Ok(Received { consumed: input.len(), event: None }),
             Ok(Step::Control(consumed, event)) => Ok(Received { consumed, event: Some(event) }),
-            Ok(Step::Data { start, end, kind, first, last }) => {
-                let data = &input[start..end];
-                Ok(Received { consumed: end, event: Some(Event::Data { kind, data, first, last }) })
+            Ok(Step::Data { source, start, end, consumed, kind, first, last }) => {
+                let data = match source {
+                    Source::Input => &input[start..end],
+                    Source::Scratch => &scratch[start..end],
+                };
+                Ok(Received { consumed, event: Some(Event::Data { kind, data, first, last }) })
             }
             Err(e) => Err(self.fail(e)),
         }
@@ -122,9 +166,14 @@ impl Connection {
         Err(self.fail(Error::UnexpectedEof))
     }
 
-    fn step(&mut self, input: &mut [u8]) -> Result<Step, Error> {
+    #[cfg_attr(not(feature = "deflate"), allow(unused_variables))]
+    fn step(&mut self, input: &mut [u8], scratch: &mut [u8]) -> Result<Step, Error> {
         let mut pos = 0;
         loop {
+            #[cfg(feature = "deflate")]
+            if self.recv.draining {
+                return self.step_compressed(input, pos, scratch).map(|(_, step)| step.unwrap_or(Step::NeedMore));
+            }
             if self.recv.frame.is_none() {
                 let Some(used) = self.read_header(&input[pos..])? else {
                     return Ok(Step::NeedMore);
@@ -132,6 +181,19 @@ impl Connection {
                 pos += used;
             }
             let Some(frame) = self.recv.frame.as_mut() else { unreachable!("a frame was started above") };
+
+            #[cfg(feature = "deflate")]
+            if !frame.opcode.is_control() && self.recv.message.is_some_and(|m| m.compressed) {
+                let (next, step) = self.step_compressed(input, pos, scratch)?;
+                pos = next;
+                match step {
+                    Some(step) => return Ok(step),
+                    // The frame ended without output: read the next header.
+                    None if self.recv.frame.is_none() => continue,
+                    None => return Ok(Step::NeedMore),
+                }
+            }
+
             let avail = (input.len() - pos).min(usize::try_from(frame.remaining).unwrap_or(usize::MAX));
             let chunk = &mut input[pos..pos + avail];
             if let Some(key) = frame.mask {
@@ -155,25 +217,9 @@ impl Connection {
                 return self.finish_control(frame.opcode, payload).map(|e| Step::Control(pos, e));
             }
 
-            let Some(msg) = self.recv.message.as_mut() else { unreachable!("data frames start or continue a message") };
-            if msg.kind == MessageKind::Text {
-                // Offsets count from the start of the message, and a bad sequence begins where
-                // its first byte is, even when that byte came in an earlier piece.
-                let carried = self.recv.utf8.pending_len() as u64;
-                if let Err(e) = self.recv.utf8.feed(chunk) {
-                    let offset = match e.valid_up_to {
-                        0 => msg.delivered - carried,
-                        n => msg.delivered + n as u64,
-                    };
-                    return Err(Error::InvalidUtf8 { offset });
-                }
-            }
-            msg.delivered += avail as u64;
             let last = frame_done && frame.fin;
-            if last && !self.recv.utf8.is_complete() {
-                let unfinished = self.recv.utf8.pending_len() as u64;
-                return Err(Error::InvalidUtf8 { offset: msg.delivered - unfinished });
-            }
+            self.check_piece(chunk, last)?;
+            let Some(msg) = self.recv.message.as_mut() else { unreachable!("data frames start or continue a message") };
             if avail == 0 && !last && (msg.started || !frame_done) {
                 // Nothing new to report: an empty frame in the middle of a message, or a
                 // payload that has not arrived yet.
@@ -182,15 +228,45 @@ impl Connection {
                 }
                 continue;
             }
-            let first = !msg.started;
-            msg.started = true;
-            let kind = msg.kind;
-            if last {
-                self.recv.message = None;
-                self.recv.utf8.reset();
-            }
-            return Ok(Step::Data { start: pos - avail, end: pos, kind, first, last });
+            return Ok(self.piece(Source::Input, pos - avail, pos, pos, last));
         }
+    }
+
+    /// Checks a piece of message data before it is handed out (UTF-8 for text, failing at the
+    /// first bad byte) and counts it.
+    pub(super) fn check_piece(&mut self, data: &[u8], last: bool) -> Result<(), Error> {
+        let Some(msg) = self.recv.message.as_mut() else { unreachable!("data belongs to a message") };
+        if msg.kind == MessageKind::Text {
+            // Offsets count from the start of the message, and a bad sequence begins where
+            // its first byte is, even when that byte came in an earlier piece.
+            let carried = self.recv.utf8.pending_len() as u64;
+            if let Err(e) = self.recv.utf8.feed(data) {
+                let offset = match e.valid_up_to {
+                    0 => msg.delivered - carried,
+                    n => msg.delivered + n as u64,
+                };
+                return Err(Error::InvalidUtf8 { offset });
+            }
+        }
+        msg.delivered += data.len() as u64;
+        if last && !self.recv.utf8.is_complete() {
+            let unfinished = self.recv.utf8.pending_len() as u64;
+            return Err(Error::InvalidUtf8 { offset: msg.delivered - unfinished });
+        }
+        Ok(())
+    }
+
+    /// Describes a checked piece, and ends the message after its last one.
+    pub(super) fn piece(&mut self, source: Source, start: usize, end: usize, consumed: usize, last: bool) -> Step {
+        let Some(msg) = self.recv.message.as_mut() else { unreachable!("data belongs to a message") };
+        let first = !msg.started;
+        msg.started = true;
+        let kind = msg.kind;
+        if last {
+            self.recv.message = None;
+            self.recv.utf8.reset();
+        }
+        Step::Data { source, start, end, consumed, kind, first, last }
     }
 
     /// Reads a frame header from the front of `input` (completing a partial one kept from an
@@ -236,12 +312,17 @@ impl Connection {
         if h.rsv & !self.rsv_allowed != 0 || (h.rsv != 0 && h.opcode.is_control()) {
             return Err(ProtocolViolation::ReservedBits.into());
         }
+        let compressing = self.compression_enabled();
         let cfg = &self.config;
         match h.opcode {
             OpCode::Continuation => {
                 let Some(msg) = self.recv.message.as_mut() else {
                     return Err(ProtocolViolation::UnexpectedContinuation.into());
                 };
+                if compressing && h.rsv & RSV1 != 0 {
+                    // permessage-deflate marks only a message's first frame.
+                    return Err(ProtocolViolation::ReservedBits.into());
+                }
                 if h.payload_len > cfg.max_frame_payload {
                     return Err(Error::LimitExceeded(Limit::FramePayload));
                 }
@@ -265,8 +346,16 @@ impl Connection {
                     return Err(Error::LimitExceeded(Limit::MessageSize));
                 }
                 let kind = if h.opcode == OpCode::Text { MessageKind::Text } else { MessageKind::Binary };
-                self.recv.message =
-                    Some(Message { kind, announced: h.payload_len, delivered: 0, fragments: 1, started: false });
+                self.recv.message = Some(Message {
+                    kind,
+                    announced: h.payload_len,
+                    delivered: 0,
+                    fragments: 1,
+                    started: false,
+                    compressed: compressing && h.rsv & RSV1 != 0,
+                    #[cfg(feature = "deflate")]
+                    trailer: 0,
+                });
             }
             OpCode::Close | OpCode::Ping | OpCode::Pong => self.recv.control = ControlPayload::EMPTY,
         }

@@ -228,21 +228,59 @@ impl Connection {
         mode: Mode,
     ) -> Result<(), Error> {
         let (opcode, utf8) = self.begin_data(kind, data, fin, mode)?;
+        #[cfg(feature = "deflate")]
+        if !mode.fragment && self.deflate.as_ref().is_some_and(|d| d.deflater.wants(data.len())) {
+            return self.send_compressed(opcode, kind, data, out, utf8);
+        }
         let need = self.pending_len() + self.data_len(data.len());
         out.reserve(need).map_err(|required| Error::BufferTooSmall { required })?;
         self.write_pending(out);
+        self.write_data_frames(out, opcode, fin, 0, data);
+        self.end_data(kind, fin, utf8);
+        Ok(())
+    }
+
+    /// Writes `data` as frames of at most `max_outgoing_frame` bytes; `rsv` goes on the first.
+    fn write_data_frames(&mut self, out: &mut impl OutBuf, opcode: OpCode, fin: bool, rsv: u8, data: &[u8]) {
         let max = self.config.max_outgoing_frame.max(1);
-        let mut chunks = data.chunks(max).peekable();
-        let mut op = opcode;
         if data.is_empty() {
-            self.write_frame(out, op, fin, &[]);
+            self.write_frame_rsv(out, opcode, fin, rsv, &[]);
+            return;
         }
+        let mut chunks = data.chunks(max).peekable();
+        let (mut op, mut rsv) = (opcode, rsv);
         while let Some(chunk) = chunks.next() {
             let last = chunks.peek().is_none();
-            self.write_frame(out, op, fin && last, chunk);
+            self.write_frame_rsv(out, op, fin && last, rsv, chunk);
             op = OpCode::Continuation;
+            rsv = 0;
         }
-        self.end_data(kind, fin, utf8);
+    }
+
+    /// Compresses a whole message (permessage-deflate) and writes it with RSV1 on its first
+    /// frame. Space for the largest possible compressed size is reserved *before* compressing,
+    /// because compressing moves the compression context forward and cannot be undone.
+    #[cfg(feature = "deflate")]
+    fn send_compressed(
+        &mut self,
+        opcode: OpCode,
+        kind: MessageKind,
+        data: &[u8],
+        out: &mut impl OutBuf,
+        utf8: Utf8Validator,
+    ) -> Result<(), Error> {
+        // zlib's bound for stored blocks, plus the sync flush.
+        let bound = data.len() + (data.len() >> 12) + (data.len() >> 14) + 64;
+        let need = self.pending_len() + self.data_len(bound);
+        out.reserve(need).map_err(|required| Error::BufferTooSmall { required })?;
+        let Some(codec) = self.deflate.as_mut() else { unreachable!("checked by the caller") };
+        let compressed = codec.deflater.compress(data);
+        self.write_pending(out);
+        self.write_data_frames(out, opcode, true, crate::frame::RSV1, &compressed);
+        if let Some(codec) = self.deflate.as_mut() {
+            codec.deflater.restore(compressed);
+        }
+        self.end_data(kind, true, utf8);
         Ok(())
     }
 
@@ -366,9 +404,15 @@ impl Connection {
 
     /// Writes one frame; the space was reserved (and a client has a key source).
     fn write_frame(&mut self, out: &mut impl OutBuf, opcode: OpCode, fin: bool, payload: &[u8]) {
+        self.write_frame_rsv(out, opcode, fin, 0, payload);
+    }
+
+    /// Writes one frame with reserved bits `rsv`.
+    fn write_frame_rsv(&mut self, out: &mut impl OutBuf, opcode: OpCode, fin: bool, rsv: u8, payload: &[u8]) {
         let mask = self.next_mask().unwrap_or(None);
         let mut head = [0; MAX_HEADER_LEN];
-        let n = encode_header(&FrameHeader::new(opcode, fin, payload.len() as u64, mask), &mut head);
+        let header = FrameHeader { rsv, ..FrameHeader::new(opcode, fin, payload.len() as u64, mask) };
+        let n = encode_header(&header, &mut head);
         out.append(&head[..n]);
         let written = out.append(payload);
         if let Some(key) = mask {

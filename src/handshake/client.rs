@@ -86,6 +86,8 @@ pub struct ClientRequest {
     keys: Option<KeySource>,
     max_response_size: usize,
     max_headers: usize,
+    #[cfg(feature = "deflate")]
+    deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl ClientRequest {
@@ -108,6 +110,8 @@ impl ClientRequest {
             keys: None,
             max_response_size: DEFAULT_MAX_RESPONSE_SIZE,
             max_headers: DEFAULT_MAX_HEADERS,
+            #[cfg(feature = "deflate")]
+            deflate: None,
         })
     }
 
@@ -123,6 +127,26 @@ impl ClientRequest {
     #[must_use]
     pub fn with_protocol(mut self, protocol: impl Into<String>) -> Self {
         self.protocols.push(protocol.into());
+        self
+    }
+
+    /// Offers permessage-deflate (RFC 7692, feature `deflate`) as configured, after the
+    /// extensions offered already. When the server accepts, the response's parameters are
+    /// checked and [`Negotiated::deflate`] says what is in force.
+    ///
+    /// ```
+    /// use wsproto::deflate::DeflateConfig;
+    /// use wsproto::handshake::ClientRequest;
+    /// let mut out = Vec::new();
+    /// ClientRequest::new("ws://localhost/")?.with_deflate(DeflateConfig::new()).write(&mut out)?;
+    /// assert!(out.windows(60).any(|w| w == b"Sec-WebSocket-Extensions: permessage-deflate; client_max_w"));
+    /// # Ok::<(), wsproto::handshake::HandshakeError>(())
+    /// ```
+    #[cfg(feature = "deflate")]
+    #[must_use]
+    pub fn with_deflate(mut self, config: crate::deflate::DeflateConfig) -> Self {
+        self.extensions.push(config.offer());
+        self.deflate = Some(config);
         self
     }
 
@@ -264,6 +288,8 @@ impl ClientRequest {
             head: HeadBuffer::new(self.max_response_size),
             max_headers: self.max_headers,
             finished: false,
+            #[cfg(feature = "deflate")]
+            deflate: self.deflate,
         })
     }
 }
@@ -308,6 +334,8 @@ pub struct ClientHandshake {
     head: HeadBuffer,
     max_headers: usize,
     finished: bool,
+    #[cfg(feature = "deflate")]
+    deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl ClientHandshake {
@@ -413,7 +441,24 @@ impl ClientHandshake {
                 return Err(HandshakeError::UnofferedExtension);
             }
         }
-        Ok(Negotiated { role: Role::Client, protocol, extensions, reserved_bits: 0 })
+        #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
+        let mut negotiated = Negotiated {
+            role: Role::Client,
+            protocol,
+            extensions,
+            reserved_bits: 0,
+            #[cfg(feature = "deflate")]
+            deflate: None,
+        };
+        #[cfg(feature = "deflate")]
+        if let Some(config) = &self.deflate {
+            let name = crate::deflate::PERMESSAGE_DEFLATE;
+            if let Some(response) = negotiated.extensions.iter().find(|e| e.is(name)) {
+                negotiated.deflate = Some(config.accept_response(response)?);
+                negotiated.reserved_bits |= super::RSV1;
+            }
+        }
+        Ok(negotiated)
     }
 }
 

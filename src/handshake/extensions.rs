@@ -121,6 +121,20 @@ impl ExtensionOffer {
     }
 }
 
+impl core::fmt::Display for ExtensionOffer {
+    /// The header form, `name; param=value; flag`, as written without validation.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.name)?;
+        for (name, value) in &self.params {
+            write!(f, "; {name}")?;
+            if let Some(value) = value {
+                write!(f, "={value}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Parses every `Sec-WebSocket-Extensions` header line of a request or response into one list,
 /// in order (several lines combine as one comma-separated list).
 ///

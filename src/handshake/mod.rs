@@ -112,13 +112,17 @@ pub struct Negotiated {
     /// The frame header's reserved bits that the extensions own ([`RSV1`], [`RSV2`],
     /// [`RSV3`]); received frames may set these bits.
     ///
-    /// The connection implements no extension yet, so the handshake always leaves this `0`
-    /// and a frame with a reserved bit set fails the connection (close code 1002), as RFC 6455
-    /// §5.2 requires. A caller that implements an extension itself, on the payloads it is
-    /// handed, may set the bits the extension owns before calling
+    /// permessage-deflate (feature `deflate`) sets [`RSV1`] when it is agreed. A frame with
+    /// any other reserved bit set fails the connection (close code 1002), as RFC 6455 §5.2
+    /// requires. A caller that implements another extension itself, on the payloads it is
+    /// handed, may set the bits that extension owns before calling
     /// [`Connection::from_negotiated`]: the connection then lets received frames carry those
     /// bits, and hands their payloads over untransformed.
     pub reserved_bits: u8,
+    /// permessage-deflate, when it was negotiated through
+    /// [`ClientRequest::with_deflate`] or [`Accept::with_deflate`] (feature `deflate`).
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::deflate::PerMessageDeflate>,
 }
 
 #[cfg(feature = "alloc")]
@@ -143,7 +147,7 @@ impl Connection {
     pub fn from_negotiated(negotiated: &Negotiated, config: Config) -> Self {
         let mut connection = Self::new(negotiated.role, config);
         connection.allow_reserved_bits(negotiated.reserved_bits);
-        connection
+        connection.apply_extensions(negotiated)
     }
 
     /// As [`from_negotiated`](Self::from_negotiated), with client masking keys drawn from
@@ -152,6 +156,17 @@ impl Connection {
     pub fn from_negotiated_with_key_source(negotiated: &Negotiated, config: Config, keys: KeySource) -> Self {
         let mut connection = Self::with_key_source(negotiated.role, config, keys);
         connection.allow_reserved_bits(negotiated.reserved_bits);
-        connection
+        connection.apply_extensions(negotiated)
+    }
+
+    /// Turns on the extensions the crate implements.
+    #[cfg_attr(not(feature = "deflate"), allow(clippy::unused_self))]
+    fn apply_extensions(self, negotiated: &Negotiated) -> Self {
+        #[cfg(feature = "deflate")]
+        if let Some(agreed) = negotiated.deflate {
+            return self.with_deflate(agreed);
+        }
+        let _ = negotiated;
+        self
     }
 }

@@ -308,16 +308,27 @@ impl UpgradeRequest {
             }
             first.push("Sec-WebSocket-Protocol", p.as_str());
         }
-        for (i, ext) in accept.extensions.iter().enumerate() {
+        #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
+        let mut extensions = accept.extensions.clone();
+        #[cfg(feature = "deflate")]
+        let mut deflate = None;
+        #[cfg(feature = "deflate")]
+        if let Some(config) = &accept.deflate {
+            if let Some((response, agreed)) = config.negotiate(&self.extensions) {
+                extensions.push(response);
+                deflate = Some(agreed);
+            }
+        }
+        for (i, ext) in extensions.iter().enumerate() {
             if !self.extensions.iter().any(|o| o.is(&ext.name)) {
                 return Err(HandshakeError::InvalidInput("extension was not offered"));
             }
-            if accept.extensions.iter().take(i).any(|e| e.is(&ext.name)) {
+            if extensions.iter().take(i).any(|e| e.is(&ext.name)) {
                 return Err(HandshakeError::InvalidInput("extension accepted twice"));
             }
         }
-        if !accept.extensions.is_empty() {
-            first.push("Sec-WebSocket-Extensions", format_extensions(&accept.extensions)?);
+        if !extensions.is_empty() {
+            first.push("Sec-WebSocket-Extensions", format_extensions(&extensions)?);
         }
         if accept.headers.iter().any(|(n, _)| SERVER_MANAGED.iter().any(|m| m.eq_ignore_ascii_case(n))) {
             return Err(HandshakeError::InvalidInput("header is managed by the handshake"));
@@ -334,8 +345,13 @@ impl UpgradeRequest {
         Ok(Negotiated {
             role: Role::Server,
             protocol: accept.protocol.clone(),
-            extensions: accept.extensions.clone(),
+            #[cfg(feature = "deflate")]
+            reserved_bits: if deflate.is_some() { super::RSV1 } else { 0 },
+            #[cfg(not(feature = "deflate"))]
             reserved_bits: 0,
+            extensions,
+            #[cfg(feature = "deflate")]
+            deflate,
         })
     }
 
@@ -371,13 +387,32 @@ pub struct Accept {
     protocol: Option<String>,
     extensions: Vec<ExtensionOffer>,
     headers: Headers,
+    #[cfg(feature = "deflate")]
+    deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl Accept {
     /// Accept with no subprotocol, no extension and no extra header.
     #[must_use]
     pub const fn new() -> Self {
-        Self { protocol: None, extensions: Vec::new(), headers: Headers::new() }
+        Self {
+            protocol: None,
+            extensions: Vec::new(),
+            headers: Headers::new(),
+            #[cfg(feature = "deflate")]
+            deflate: None,
+        }
+    }
+
+    /// Accepts permessage-deflate (RFC 7692, feature `deflate`) if the client offered it in a
+    /// form `config` can agree to: the first acceptable offer wins, invalid offers are
+    /// declined, and without an acceptable offer the connection simply runs uncompressed.
+    /// [`Negotiated::deflate`](super::Negotiated::deflate) says what was agreed.
+    #[cfg(feature = "deflate")]
+    #[must_use]
+    pub fn with_deflate(mut self, config: crate::deflate::DeflateConfig) -> Self {
+        self.deflate = Some(config);
+        self
     }
 
     /// Selects a subprotocol (it must be one the client offered).

@@ -1,0 +1,92 @@
+//! The receive path of compressed messages (permessage-deflate): inflating into the caller's
+//! scratch buffer, bounded, with the message size limit counted on inflated bytes.
+
+use super::Connection;
+use super::recv::{Source, Step};
+use crate::deflate::codec::TRAILER;
+use crate::mask::apply_mask;
+use crate::{Error, Limit, ProtocolViolation};
+
+const STUCK: ProtocolViolation = ProtocolViolation::Extension("compressed data makes no progress");
+
+impl Connection {
+    /// Inflates what is available of the current compressed frame, then (after the message's
+    /// last frame) the trailer, into `scratch`. Returns the input position reached and the
+    /// piece to hand out, or `None` when there is nothing to hand out yet.
+    pub(super) fn step_compressed(
+        &mut self,
+        input: &mut [u8],
+        mut pos: usize,
+        scratch: &mut [u8],
+    ) -> Result<(usize, Option<Step>), Error> {
+        let Some(codec) = self.deflate.as_mut() else { unreachable!("compressed messages need deflate") };
+        let mut produced = 0;
+        if !self.recv.draining {
+            let Some(frame) = self.recv.frame.as_mut() else { unreachable!("a data frame is in progress") };
+            let avail = (input.len() - pos).min(usize::try_from(frame.remaining).unwrap_or(usize::MAX));
+            let chunk = &mut input[pos..pos + avail];
+            if let Some(key) = frame.mask {
+                apply_mask(chunk, key, frame.offset as usize);
+            }
+            let mut used = 0;
+            while used < avail && produced < scratch.len() {
+                let r = codec.inflater.inflate(&chunk[used..], &mut scratch[produced..])?;
+                if r.consumed == 0 && r.produced == 0 {
+                    return Err(STUCK.into());
+                }
+                used += r.consumed;
+                produced += r.produced;
+            }
+            if let Some(key) = frame.mask {
+                // Bytes the inflater did not take stay in the input, masked again, for the next
+                // call to unmask.
+                apply_mask(&mut chunk[used..], key, frame.offset as usize + used);
+            }
+            pos += used;
+            frame.remaining -= used as u64;
+            frame.offset += used as u64;
+            if frame.remaining == 0 {
+                let fin = frame.fin;
+                self.recv.frame = None;
+                self.recv.draining = fin;
+            }
+        }
+        let mut last = false;
+        if self.recv.draining {
+            let Some(msg) = self.recv.message.as_mut() else { unreachable!("a message is in progress") };
+            while produced < scratch.len() {
+                let space = scratch.len() - produced;
+                let fed = usize::from(msg.trailer);
+                let r = codec.inflater.inflate(&TRAILER[fed..], &mut scratch[produced..])?;
+                msg.trailer += r.consumed as u8;
+                produced += r.produced;
+                if msg.trailer as usize == TRAILER.len() && (r.produced < space || r.stream_end) {
+                    last = true;
+                    break;
+                }
+                if r.consumed == 0 && r.produced == 0 {
+                    return Err(STUCK.into());
+                }
+            }
+        }
+        let Some(msg) = self.recv.message.as_ref() else { unreachable!("a message is in progress") };
+        if msg.delivered + produced as u64 > self.config.max_message_size {
+            return Err(Error::LimitExceeded(Limit::MessageSize));
+        }
+        if produced == 0 && !last {
+            return Ok((pos, None));
+        }
+        self.check_piece(&scratch[..produced], last)?;
+        if last {
+            self.recv.draining = false;
+            codec_end_message(self);
+        }
+        Ok((pos, Some(self.piece(Source::Scratch, 0, produced, pos, last))))
+    }
+}
+
+fn codec_end_message(conn: &mut Connection) {
+    if let Some(codec) = conn.deflate.as_mut() {
+        codec.inflater.end_message();
+    }
+}

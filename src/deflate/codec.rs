@@ -1,0 +1,150 @@
+//! The per-message compressor and decompressor over flate2 (zlib-rs engine).
+
+use alloc::vec::Vec;
+
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+
+use crate::ProtocolViolation;
+
+/// The four bytes a sync flush ends with, removed from each compressed message on the wire
+/// and put back before inflating (RFC 7692 §7.2.1, §7.2.2).
+pub(crate) const TRAILER: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// Compresses outgoing messages into a reusable buffer.
+pub(crate) struct Deflater {
+    compress: Compress,
+    reset_each_message: bool,
+    min_size: usize,
+    out: Vec<u8>,
+    level: u32,
+    window_bits: u8,
+}
+
+impl core::fmt::Debug for Deflater {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Deflater").field("reset_each_message", &self.reset_each_message).finish_non_exhaustive()
+    }
+}
+
+impl Clone for Deflater {
+    /// A fresh compressor with the same settings (compression contexts cannot be copied); only
+    /// meaningful before the first message.
+    fn clone(&self) -> Self {
+        Self::new(self.level, self.window_bits, self.reset_each_message, self.min_size)
+    }
+}
+
+impl Deflater {
+    pub(crate) fn new(level: u32, window_bits: u8, reset_each_message: bool, min_size: usize) -> Self {
+        // zlib cannot compress with a 256-byte window; negotiation never agrees to one.
+        let bits = window_bits.clamp(9, 15);
+        Self {
+            compress: Compress::new_with_window_bits(Compression::new(level), false, bits),
+            reset_each_message,
+            min_size,
+            out: Vec::new(),
+            level,
+            window_bits: bits,
+        }
+    }
+
+    /// Whether a message of `len` bytes is worth compressing.
+    pub(crate) fn wants(&self, len: usize) -> bool {
+        len >= self.min_size
+    }
+
+    /// Compresses a whole message; the result (without the trailer) is in the returned buffer,
+    /// which the caller gives back with [`restore`](Self::restore).
+    pub(crate) fn compress(&mut self, data: &[u8]) -> Vec<u8> {
+        let mut out = core::mem::take(&mut self.out);
+        out.clear();
+        out.reserve(data.len() / 2 + 64);
+        let start = self.compress.total_in();
+        loop {
+            let done = (self.compress.total_in() - start) as usize;
+            // Compressing into a Vec's spare capacity cannot fail for valid parameters.
+            let _ = self.compress.compress_vec(&data[done..], &mut out, FlushCompress::Sync);
+            let consumed_all = (self.compress.total_in() - start) as usize == data.len();
+            // A sync flush is complete once zlib stops with output space left over.
+            if consumed_all && out.len() < out.capacity() {
+                break;
+            }
+            out.reserve(out.capacity().max(64));
+        }
+        if out.ends_with(&TRAILER) {
+            out.truncate(out.len() - TRAILER.len());
+        }
+        if self.reset_each_message {
+            self.compress.reset();
+        }
+        out
+    }
+
+    /// Gives back the buffer from [`compress`](Self::compress), for reuse.
+    pub(crate) fn restore(&mut self, out: Vec<u8>) {
+        self.out = out;
+    }
+}
+
+/// What one inflate step did.
+pub(crate) struct Inflated {
+    pub(crate) consumed: usize,
+    pub(crate) produced: usize,
+    /// The deflate stream ended (a block with BFINAL set): nothing more comes out of it.
+    pub(crate) stream_end: bool,
+}
+
+/// Inflates incoming compressed messages.
+pub(crate) struct Inflater {
+    decompress: Decompress,
+    reset_each_message: bool,
+    ended: bool,
+}
+
+impl core::fmt::Debug for Inflater {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Inflater").field("reset_each_message", &self.reset_each_message).finish_non_exhaustive()
+    }
+}
+
+impl Clone for Inflater {
+    /// A fresh decompressor with the same settings (contexts cannot be copied).
+    fn clone(&self) -> Self {
+        Self::new(self.reset_each_message)
+    }
+}
+
+impl Inflater {
+    pub(crate) fn new(reset_each_message: bool) -> Self {
+        // The largest window reads data compressed with any smaller one.
+        Self { decompress: Decompress::new(false), reset_each_message, ended: false }
+    }
+
+    /// Inflates from `input` into `out`.
+    pub(crate) fn inflate(&mut self, input: &[u8], out: &mut [u8]) -> Result<Inflated, ProtocolViolation> {
+        if self.ended {
+            // Bytes after a final block belong to no stream; the trailer may follow it.
+            return Ok(Inflated { consumed: input.len(), produced: 0, stream_end: true });
+        }
+        let (in0, out0) = (self.decompress.total_in(), self.decompress.total_out());
+        let status = self
+            .decompress
+            .decompress(input, out, FlushDecompress::Sync)
+            .map_err(|_| ProtocolViolation::Extension("invalid compressed data"))?;
+        let consumed = (self.decompress.total_in() - in0) as usize;
+        let produced = (self.decompress.total_out() - out0) as usize;
+        if status == Status::StreamEnd {
+            self.ended = true;
+        }
+        Ok(Inflated { consumed, produced, stream_end: self.ended })
+    }
+
+    /// A message ended: reset the context when the peer does not keep it, or when its stream
+    /// ended with a final block.
+    pub(crate) fn end_message(&mut self) {
+        if self.reset_each_message || self.ended {
+            self.decompress.reset(false);
+            self.ended = false;
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! permessage-deflate (RFC 7692), feature `deflate`: negotiation and the per-message codec.
+//!
+//! * Configure it with a [`DeflateConfig`]: a client passes it to
+//!   [`ClientRequest::with_deflate`](crate::handshake::ClientRequest::with_deflate), a server to
+//!   [`Accept::with_deflate`](crate::handshake::Accept::with_deflate). The handshake records what
+//!   was agreed in [`Negotiated::deflate`](crate::handshake::Negotiated::deflate), and
+//!   [`Connection::from_negotiated`](crate::Connection::from_negotiated) turns compression on.
+//! * Sending: whole messages of at least [`DeflateConfig::min_size`] bytes are compressed
+//!   (RSV1 on the first frame, the trailing `00 00 ff ff` removed); streamed messages
+//!   ([`Connection::send_fragment`](crate::Connection::send_fragment)) and vectored frames go
+//!   uncompressed, which RFC 7692 allows for any message.
+//! * Receiving: compressed messages are inflated into a caller-provided scratch buffer by
+//!   [`Connection::receive_into`](crate::Connection::receive_into), piece by piece, so memory is
+//!   bounded by the scratch buffer and [`Config::max_message_size`](crate::Config::max_message_size)
+//!   counts *inflated* bytes while inflation runs (a decompression bomb fails with 1009 after at
+//!   most one scratch buffer of output). Text is validated on the inflated bytes, incrementally.
+//!
+//! The backend is flate2 with the pure-Rust zlib-rs engine. zlib cannot compress with a
+//! 256-byte window, so a server declines an offer that limits *its* window to 8 bits and a
+//! client fails the handshake when the server limits the client's window to 8 bits; inflating
+//! always uses the largest window, which reads any peer's data.
+
+pub(crate) mod codec;
+mod negotiate;
+
+pub(crate) use codec::{Deflater, Inflater};
+pub use negotiate::{DeflateConfig, DeflateParams, PERMESSAGE_DEFLATE, PerMessageDeflate};

@@ -1,0 +1,69 @@
+//! A quick end-to-end check of permessage-deflate: the RFC 7692 examples and a round trip
+//! through a tiny scratch buffer.
+#![cfg(feature = "deflate")]
+use wsproto::deflate::{DeflateConfig, DeflateParams, PerMessageDeflate};
+use wsproto::{Config, Connection, Event, KeySource, Role};
+
+fn pair() -> (Connection, Connection) {
+    let pmd = PerMessageDeflate::new(DeflateParams::DEFAULT, &DeflateConfig::new().min_size(0));
+    let c = Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(1)).with_deflate(pmd);
+    let s = Connection::new(Role::Server, Config::new()).with_deflate(pmd);
+    (c, s)
+}
+
+#[test]
+fn rfc7692_examples() {
+    let (mut client, _) = pair();
+    let mut scratch = [0u8; 64];
+    for frames in [
+        &[0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00][..],
+        &[0xc1, 0x05, 0xf2, 0x00, 0x11, 0x00, 0x00][..],
+        &[0x41, 0x03, 0xf2, 0x48, 0xcd, 0x80, 0x04, 0xc9, 0xc9, 0x07, 0x00][..],
+        &[0xc1, 0x0b, 0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00][..],
+        &[0xc1, 0x08, 0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00][..],
+    ] {
+        let mut input = frames.to_vec();
+        let mut text = Vec::new();
+        let mut pos = 0;
+        loop {
+            let r = client.receive_into(&mut input[pos..], &mut scratch).unwrap();
+            pos += r.consumed;
+            match r.event {
+                Some(Event::Data { data, .. }) => text.extend_from_slice(data),
+                Some(e) => panic!("{e:?}"),
+                None => break,
+            }
+        }
+        assert_eq!(text, b"Hello", "{frames:x?}");
+    }
+}
+
+#[test]
+fn round_trip_small_scratch() {
+    let (mut client, mut server) = pair();
+    let msg: Vec<u8> = (0..100_000u32).map(|i| (i % 7) as u8 + b'a').collect();
+    let mut wire = Vec::new();
+    for _ in 0..3 {
+        client.send_binary(&msg, &mut wire).unwrap();
+    }
+    assert!(wire.len() < msg.len() / 10, "{}", wire.len());
+    let mut scratch = [0u8; 1000];
+    let mut got = Vec::new();
+    let mut pos = 0;
+    let mut lasts = 0;
+    loop {
+        let r = server.receive_into(&mut wire[pos..], &mut scratch).unwrap();
+        pos += r.consumed;
+        match r.event {
+            Some(Event::Data { data, last, .. }) => {
+                got.extend_from_slice(data);
+                lasts += usize::from(last);
+            }
+            Some(e) => panic!("{e:?}"),
+            None => break,
+        }
+    }
+    assert_eq!(lasts, 3);
+    assert_eq!(got.len(), msg.len() * 3);
+    assert!(got.chunks(msg.len()).all(|c| c == msg));
+}
