@@ -67,3 +67,28 @@ fn round_trip_small_scratch() {
     assert_eq!(got.len(), msg.len() * 3);
     assert!(got.chunks(msg.len()).all(|c| c == msg));
 }
+
+/// A compressed message whose inflated size is exactly the scratch size: its end comes out of a
+/// call with no new input, which `has_pending_data` announces.
+#[test]
+fn output_ending_on_the_scratch_boundary() {
+    let (mut client, mut server) = pair();
+    let msg = vec![b'x'; 4096];
+    let mut wire = Vec::new();
+    client.send_binary(&msg, &mut wire).unwrap();
+    let mut scratch = vec![0u8; 4096];
+    let r = server.receive_into(&mut wire, &mut scratch).unwrap();
+    let Some(Event::Data { data, first: true, .. }) = r.event else { panic!("{:?}", r.event) };
+    assert_eq!(data.len(), 4096);
+    let mut got = data.len();
+    let mut ended = matches!(r.event, Some(Event::Data { last: true, .. }));
+    while !ended {
+        assert!(server.has_pending_data());
+        let r = server.receive_into(&mut [], &mut scratch).unwrap();
+        let Some(Event::Data { data, last, .. }) = r.event else { panic!("{:?}", r.event) };
+        got += data.len();
+        ended = last;
+    }
+    assert_eq!(got, 4096);
+    assert!(!server.has_pending_data());
+}

@@ -237,24 +237,27 @@ impl<S: Read + Write> WebSocket<S> {
     /// Runs the close handshake to its end: sends our Close frame (unless one was sent),
     /// discards incoming data until the peer's Close arrives, and then, as a client, waits for
     /// the server to close the transport (a server returns at once; drop the stream to close
-    /// it). Set a read timeout on the stream to bound the wait.
+    /// it). Returns the peer's Close frame, if it sent one. Set a read timeout on the stream
+    /// to bound the wait.
     ///
     /// # Errors
     /// [`WsError::Io`] from the stream (including a read timeout), [`WsError::Protocol`] if the
     /// peer fails the connection meanwhile.
-    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), WsError> {
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<Option<CloseFrame>, WsError> {
         if !matches!(self.conn.state(), State::Failed) {
             self.conn.close(CloseFrame::new(code, reason), &mut self.out)?;
             self.flush()?;
         }
+        let mut peer = None;
         loop {
             match self.recv() {
+                Ok(Message::Close(frame)) => peer = Some(frame),
                 Ok(_) => {}
-                Err(WsError::Closed) => return Ok(()),
+                Err(WsError::Closed) => return Ok(peer),
                 Err(e) => return Err(e),
             }
             if self.conn.transport_action() == TransportAction::Close {
-                return Ok(());
+                return Ok(peer);
             }
         }
     }

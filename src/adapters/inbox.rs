@@ -59,7 +59,8 @@ impl Inbox {
     /// Runs the connection over the buffered input until it yields a whole message or a control
     /// frame, or needs more input (`None`).
     pub(crate) fn next(&mut self, conn: &mut Connection) -> Result<Option<Ready>, Error> {
-        while self.start < self.end {
+        // A compressed message may still have inflated bytes to hand out with no input left.
+        while self.start < self.end || conn.has_pending_data() {
             let at = self.start;
             let scratch = self.scratch.as_ptr_range();
             let r = if self.scratch.is_empty() {

@@ -261,21 +261,23 @@ impl<S: AsyncRead + AsyncWrite> WebSocket<S> {
         self.writer.ping(payload).await
     }
 
-    /// Runs the close handshake to its end (see the blocking adapter's `close`); wrap it in a
-    /// timeout to bound the wait for the peer.
+    /// Runs the close handshake to its end (see the blocking adapter's `close`) and returns the
+    /// peer's Close frame, if it sent one; wrap it in a timeout to bound the wait for the peer.
     ///
     /// # Errors
     /// [`WsError::Io`] or [`WsError::Protocol`] if the transport or the peer fails meanwhile.
-    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), WsError> {
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<Option<CloseFrame>, WsError> {
         self.writer.close(code, reason).await?;
+        let mut peer = None;
         loop {
             match self.reader.recv().await {
+                Ok(Message::Close(frame)) => peer = Some(frame),
                 Ok(_) => {}
-                Err(WsError::Closed) => return Ok(()),
+                Err(WsError::Closed) => return Ok(peer),
                 Err(e) => return Err(e),
             }
             if self.writer.transport_action() == TransportAction::Close {
-                return Ok(());
+                return Ok(peer);
             }
         }
     }

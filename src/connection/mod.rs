@@ -176,6 +176,18 @@ impl Connection {
         self.close.failed
     }
 
+    /// Whether received data is still waiting to be handed out without any new input: the end
+    /// of a compressed message whose inflated bytes did not fit in the last scratch buffer.
+    /// Keep calling [`receive_into`](Self::receive_into) (with empty input if need be) while
+    /// this is true.
+    #[must_use]
+    pub fn has_pending_data(&self) -> bool {
+        #[cfg(feature = "deflate")]
+        return self.recv.draining && self.close.failed.is_none();
+        #[cfg(not(feature = "deflate"))]
+        false
+    }
+
     /// Whether automatic replies wait for [`poll_transmit`](Self::poll_transmit).
     #[must_use]
     pub fn wants_transmit(&self) -> bool {

@@ -74,6 +74,12 @@ impl Deflater {
         if out.ends_with(&TRAILER) {
             out.truncate(out.len() - TRAILER.len());
         }
+        if out.is_empty() {
+            // An empty message right after a flush: zlib writes nothing at all (not even the
+            // empty stored block), but the peer appends the trailer and needs a block start
+            // before it. A lone 0x00 is that empty stored block (RFC 7692 §7.2.3.6).
+            out.push(0x00);
+        }
         if self.reset_each_message {
             self.compress.reset();
         }
