@@ -2,7 +2,7 @@
 //! everything that arrives is printed, and end of input closes the connection cleanly.
 //!
 //! ```text
-//! cargo run --example client -- ws://127.0.0.1:9002/
+//! cargo run --all-features --example client -- ws://127.0.0.1:9002/
 //! ```
 
 use tokio::io::{AsyncBufReadExt, BufReader};

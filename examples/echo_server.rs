@@ -2,7 +2,7 @@
 //! This is the server that the Autobahn testsuite checks.
 //!
 //! ```text
-//! cargo run --release --example echo_server -- 127.0.0.1:9002
+//! cargo run --release --all-features --example echo_server -- 127.0.0.1:9002
 //! ```
 
 use tokio::net::{TcpListener, TcpStream};

@@ -35,7 +35,7 @@ fn main() {
             }
         }
     }
-    server.poll_transmit(&mut to_client).unwrap(); // the automatic Pong
+    server.poll_transmit(&mut to_client).unwrap(); // nothing left: sends already wrote the Pong
     server.close(CloseFrame::new(CloseCode::NORMAL, "done"), &mut to_client).unwrap();
     show("server -> client", &to_client);
 

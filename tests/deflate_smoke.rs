@@ -92,3 +92,31 @@ fn output_ending_on_the_scratch_boundary() {
     assert_eq!(got, 4096);
     assert!(!server.has_pending_data());
 }
+
+/// `c1 00` (RSV1, empty payload) is not valid DEFLATE data; it is read as an empty message and
+/// leaves the decompressor ready for the next message.
+#[test]
+fn empty_compressed_payload_is_an_empty_message() {
+    let pmd = PerMessageDeflate::new(DeflateParams::DEFAULT, &DeflateConfig::new());
+    let mut client = Connection::new(Role::Client, Config::new()).with_deflate(pmd);
+    let mut input = vec![0xc1, 0x00, 0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+    let mut scratch = [0u8; 64];
+    let mut messages = Vec::new();
+    let mut current = Vec::new();
+    let mut pos = 0;
+    loop {
+        let r = client.receive_into(&mut input[pos..], &mut scratch).unwrap();
+        pos += r.consumed;
+        match r.event {
+            Some(Event::Data { data, last, .. }) => {
+                current.extend_from_slice(data);
+                if last {
+                    messages.push(std::mem::take(&mut current));
+                }
+            }
+            Some(e) => panic!("{e:?}"),
+            None => break,
+        }
+    }
+    assert_eq!(messages, [b"".to_vec(), b"Hello".to_vec()]);
+}

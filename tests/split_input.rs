@@ -73,11 +73,21 @@ proptest! {
         let split = feed_split(&mut split_rx, &wire, &cuts);
         prop_assert_eq!(split.error, whole.error);
         // The events before an error can differ in how data is cut into pieces, not in content:
-        // compare the bytes of each message delivered so far.
-        prop_assert_eq!(flatten(&split.events), flatten(&whole.events));
+        // compare the bytes of each message delivered so far. The pieces of the message that
+        // was cut short by the error are provisional (a split can hand out the first byte of a
+        // character whose next byte turns out to be invalid), so only finished messages count.
+        prop_assert_eq!(finished(flatten(&split.events)), finished(flatten(&whole.events)));
         prop_assert_eq!(transmit(&mut split_rx), transmit(&mut whole_rx));
         prop_assert_eq!(split_rx.state(), whole_rx.state());
     }
+}
+
+/// Drops a trailing message that never finished.
+fn finished(mut events: Vec<Ev>) -> Vec<Ev> {
+    if matches!(events.last(), Some(Ev::Data { last: false, .. })) {
+        events.pop();
+    }
+    events
 }
 
 /// Data bytes per message kind and control frames, in order, ignoring piece boundaries.

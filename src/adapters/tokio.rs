@@ -308,16 +308,25 @@ impl<S: AsyncRead + AsyncWrite> WsReader<S> {
                     let mut s = lock(&self.shared);
                     let Shared { conn, out } = &mut *s;
                     let next = self.inbox.next(conn);
-                    let replies = conn.poll_transmit(out).is_ok_and(|n| n > 0) || !out.is_empty();
+                    // Only automatic replies found now are written here; a sender writes its own
+                    // frames, so the reader never waits on another task's slow write.
+                    let replies = conn.poll_transmit(out).is_ok_and(|n| n > 0);
                     (next, replies)
+                };
+                // Keep what was found before the first await, so that a cancelled call loses
+                // nothing: the next call returns it.
+                let failed = match next {
+                    Ok(ready) => {
+                        self.ready = ready;
+                        None
+                    }
+                    Err(e) => Some(e),
                 };
                 if replies {
                     flush(&self.shared, &self.writer).await?;
                 }
-                match next {
-                    Ok(Some(ready)) => self.ready = Some(ready),
-                    Ok(None) => {}
-                    Err(e) => return Err(e.into()),
+                if let Some(e) = failed {
+                    return Err(e.into());
                 }
             } else {
                 // A cancelled call left a message and perhaps a reply half written.

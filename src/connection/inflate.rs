@@ -9,6 +9,10 @@ use crate::{Error, Limit, ProtocolViolation};
 
 const STUCK: ProtocolViolation = ProtocolViolation::Extension("compressed data makes no progress");
 
+/// Masked input unmasked per inflate step beyond the free scratch space (block headers and
+/// stored-block framing take input without giving output).
+const UNMASK_SLACK: usize = 512;
+
 impl Connection {
     /// Inflates what is available of the current compressed frame, then (after the message's
     /// last frame) the trailer, into `scratch`. Returns the input position reached and the
@@ -25,22 +29,31 @@ impl Connection {
             let Some(frame) = self.recv.frame.as_mut() else { unreachable!("a data frame is in progress") };
             let avail = (input.len() - pos).min(usize::try_from(frame.remaining).unwrap_or(usize::MAX));
             let chunk = &mut input[pos..pos + avail];
-            if let Some(key) = frame.mask {
-                apply_mask(chunk, key, frame.offset as usize);
-            }
             let mut used = 0;
             while used < avail && produced < scratch.len() {
-                let r = codec.inflater.inflate(&chunk[used..], &mut scratch[produced..])?;
+                // Unmask only about as much as the space left in `scratch` can take: unmasking
+                // all the input, then masking back what the inflater left, would cost the whole
+                // input on every call (quadratic in the frame size).
+                let end = match frame.mask {
+                    Some(_) => avail.min(used + (scratch.len() - produced).saturating_add(UNMASK_SLACK)),
+                    None => avail,
+                };
+                let piece = &mut chunk[used..end];
+                let at = frame.offset as usize + used;
+                if let Some(key) = frame.mask {
+                    apply_mask(piece, key, at);
+                }
+                let r = codec.inflater.inflate(piece, &mut scratch[produced..])?;
+                if let Some(key) = frame.mask {
+                    // Bytes the inflater did not take stay in the input, masked again, for the
+                    // next call to unmask.
+                    apply_mask(&mut piece[r.consumed..], key, at + r.consumed);
+                }
                 if r.consumed == 0 && r.produced == 0 {
                     return Err(STUCK.into());
                 }
                 used += r.consumed;
                 produced += r.produced;
-            }
-            if let Some(key) = frame.mask {
-                // Bytes the inflater did not take stay in the input, masked again, for the next
-                // call to unmask.
-                apply_mask(&mut chunk[used..], key, frame.offset as usize + used);
             }
             pos += used;
             frame.remaining -= used as u64;
@@ -54,7 +67,13 @@ impl Connection {
         let mut last = false;
         if self.recv.draining {
             let Some(msg) = self.recv.message.as_mut() else { unreachable!("a message is in progress") };
-            while produced < scratch.len() {
+            if msg.announced == 0 {
+                // An empty payload is not valid DEFLATE data (zlib-based senders write at least
+                // one byte), but it can only mean an empty message: deliver that, and leave the
+                // inflater untouched so that the next message still decodes.
+                last = true;
+            }
+            while !last && produced < scratch.len() {
                 let space = scratch.len() - produced;
                 let fed = usize::from(msg.trailer);
                 let r = codec.inflater.inflate(&TRAILER[fed..], &mut scratch[produced..])?;

@@ -34,7 +34,7 @@ pub(super) struct Frame {
 pub(super) struct Message {
     kind: MessageKind,
     /// Payload bytes announced by the frame headers so far.
-    announced: u64,
+    pub(super) announced: u64,
     /// Payload bytes handed out so far (inflated bytes for a compressed message).
     pub(super) delivered: u64,
     fragments: u32,
@@ -119,7 +119,7 @@ impl Connection {
     ///
     /// # Errors
     /// As for [`receive`](Self::receive); [`Misuse::ScratchRequired`](crate::Misuse::ScratchRequired)
-    /// (nothing consumed) when a compressed message arrives and `scratch` is empty.
+    /// (nothing consumed) when permessage-deflate is in force and `scratch` is empty.
     pub fn receive_into<'b>(&mut self, input: &'b mut [u8], scratch: &'b mut [u8]) -> Result<Received<'b>, Error> {
         if let Some(e) = self.close.failed {
             return Err(e);

@@ -74,11 +74,15 @@ impl Deflater {
         if out.ends_with(&TRAILER) {
             out.truncate(out.len() - TRAILER.len());
         }
-        if out.is_empty() {
-            // An empty message right after a flush: zlib writes nothing at all (not even the
-            // empty stored block), but the peer appends the trailer and needs a block start
-            // before it. A lone 0x00 is that empty stored block (RFC 7692 §7.2.3.6).
-            out.push(0x00);
+        if out.is_empty() || out.len() > stored_len(data.len()) {
+            // Send stored blocks instead when zlib's output is larger (incompressible data: level
+            // 1's fixed codes take up to 9 bits a byte, and a small window rules out zlib's own
+            // stored blocks), so that the output never exceeds the bound the sender reserves.
+            // Also for an empty message right after a flush, for which zlib writes nothing at
+            // all. The peer's window holds the same bytes either way, and the sync flush left
+            // zlib byte-aligned, so its context stays valid for the next message.
+            out.clear();
+            write_stored(data, &mut out);
         }
         if self.reset_each_message {
             self.compress.reset();
@@ -90,6 +94,27 @@ impl Deflater {
     pub(crate) fn restore(&mut self, out: Vec<u8>) {
         self.out = out;
     }
+}
+
+/// The size of `len` bytes as stored DEFLATE blocks, trailer removed (see [`write_stored`]).
+const fn stored_len(len: usize) -> usize {
+    len + 5 * len.div_ceil(0xffff) + 1
+}
+
+/// `data` as stored (uncompressed) blocks of at most 65535 bytes, then the first byte of the
+/// empty stored block whose LEN and NLEN are the trailer the peer appends (so an empty message
+/// is a lone `0x00`, RFC 7692 §7.2.3.6).
+fn write_stored(data: &[u8], out: &mut Vec<u8>) {
+    out.reserve(stored_len(data.len()));
+    for block in data.chunks(0xffff) {
+        let len = block.len() as u16;
+        // BFINAL 0, BTYPE 00, then padding to the byte boundary.
+        out.push(0x00);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(block);
+    }
+    out.push(0x00);
 }
 
 /// What one inflate step did.

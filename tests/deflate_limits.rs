@@ -1,0 +1,361 @@
+#![cfg(feature = "deflate")]
+//! `Config::max_message_size` counts inflated bytes (RFC 7692 §8 warns of decompression
+//! bombs): a small compressed frame that would inflate to tens or hundreds of MiB fails with
+//! 1009 after at most the limit has been handed out, whole or fragmented, and a message
+//! exactly at the limit passes.
+//!
+//! DEFLATE cannot do better than about 1032:1 (a 258-byte match in two bits), so the bombs are
+//! ~48 KiB of compressed data inflating to 48 MiB, and ~256 KiB inflating to 256 MiB.
+
+use wsproto::deflate::{DeflateConfig, DeflateParams, PerMessageDeflate};
+use wsproto::{Config, Connection, Error, Event, KeySource, Limit, MessageKind, Role};
+
+const MIB: usize = 1 << 20;
+const LIMIT: usize = MIB;
+const SCRATCH: usize = 16 * 1024;
+const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+const TRAILER: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+fn agreed() -> PerMessageDeflate {
+    PerMessageDeflate::new(DeflateParams::DEFAULT, &DeflateConfig::new())
+}
+
+fn receiver(role: Role) -> Connection {
+    let config = Config::new().max_message_size(LIMIT as u64);
+    Connection::with_key_source(role, config, KeySource::seeded(1)).with_deflate(agreed())
+}
+
+/// `data` compressed by flate2 with a sync flush, the trailer kept.
+fn deflate_sync(data: &[u8]) -> Vec<u8> {
+    let mut c = flate2::Compress::new(flate2::Compression::best(), false);
+    let mut out = Vec::with_capacity(data.len() / 512 + 64);
+    loop {
+        let done = c.total_in() as usize;
+        c.compress_vec(&data[done..], &mut out, flate2::FlushCompress::Sync).unwrap();
+        if c.total_in() as usize == data.len() && out.len() < out.capacity() {
+            break;
+        }
+        out.reserve(out.capacity().max(64));
+    }
+    assert!(out.ends_with(&TRAILER));
+    out
+}
+
+/// The compressed payload of a bomb: a sync-flushed stream of 1 MiB of zeros, `mib` times in a
+/// row (each piece ends byte-aligned, and its matches reach only zeros), without the final
+/// trailer, as a peer sends it. It inflates to `mib` MiB of zeros.
+fn bomb(mib: usize) -> Vec<u8> {
+    let chunk = deflate_sync(&vec![0u8; MIB]);
+    assert!(chunk.len() < 1100, "about 1000:1 ({} bytes)", chunk.len());
+    let mut payload = chunk.repeat(mib);
+    payload.truncate(payload.len() - TRAILER.len());
+    payload
+}
+
+/// Frames carrying `payload` as one message (RSV1 on the first frame), split into frames of
+/// `frame_size` bytes, with a Ping after each frame when `pings`; masked when `mask`.
+fn frames(opcode: u8, payload: &[u8], frame_size: usize, pings: bool, mask: Option<[u8; 4]>) -> Vec<u8> {
+    let mut wire = Vec::new();
+    let chunks: Vec<&[u8]> = payload.chunks(frame_size).collect();
+    for (i, chunk) in chunks.iter().enumerate() {
+        let fin = if i + 1 == chunks.len() { 0x80 } else { 0 };
+        let (op, rsv1) = if i == 0 { (opcode, 0x40) } else { (0, 0) };
+        wire.extend(frame(fin | rsv1 | op, chunk, mask));
+        if pings && fin == 0 {
+            wire.extend(frame(0x89, b"p", mask));
+        }
+    }
+    wire
+}
+
+fn frame(b0: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
+    let mut out = vec![b0];
+    let m = if mask.is_some() { 0x80 } else { 0 };
+    match payload.len() {
+        n @ 0..=125 => out.push(m | n as u8),
+        n @ 126..=0xffff => {
+            out.push(m | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(m | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    match mask {
+        Some(key) => {
+            out.extend_from_slice(&key);
+            out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        }
+        None => out.extend_from_slice(payload),
+    }
+    out
+}
+
+/// What receiving produced.
+#[derive(Debug, Default)]
+struct Outcome {
+    /// Data bytes handed out, and whether all were zeros.
+    handed_out: usize,
+    all_zero: bool,
+    largest_piece: usize,
+    messages: Vec<(MessageKind, usize)>,
+    pings: usize,
+    /// Input consumed by the calls that returned `Ok`.
+    consumed: usize,
+    error: Option<Error>,
+}
+
+/// Feeds `wire` in chunks of `chunk` bytes through `receive_into` with a `scratch`-byte buffer,
+/// until everything is consumed or an error.
+fn receive(conn: &mut Connection, wire: &[u8], chunk: usize, scratch: usize) -> Outcome {
+    let mut input = wire.to_vec();
+    let mut scratch = vec![0u8; scratch];
+    let mut out = Outcome { all_zero: true, ..Outcome::default() };
+    let mut current = 0;
+    let mut start = 0;
+    while start < input.len() {
+        let end = (start + chunk).min(input.len());
+        let mut pos = start;
+        loop {
+            match conn.receive_into(&mut input[pos..end], &mut scratch) {
+                Ok(r) => {
+                    pos += r.consumed;
+                    out.consumed += r.consumed;
+                    match r.event {
+                        None => break,
+                        Some(Event::Data { kind, data, last, .. }) => {
+                            out.handed_out += data.len();
+                            out.all_zero &= data.iter().all(|&b| b == 0);
+                            out.largest_piece = out.largest_piece.max(data.len());
+                            current += data.len();
+                            if last {
+                                out.messages.push((kind, current));
+                                current = 0;
+                            }
+                        }
+                        Some(Event::Ping(_)) => out.pings += 1,
+                        Some(other) => panic!("{other:?}"),
+                    }
+                }
+                Err(e) => {
+                    out.error = Some(e);
+                    return out;
+                }
+            }
+        }
+        assert_eq!(pos, end);
+        start = end;
+    }
+    out
+}
+
+/// The Close frame queued after a failure: its code.
+fn queued_close(conn: &mut Connection) -> u16 {
+    let mut out = Vec::new();
+    conn.poll_transmit(&mut out).unwrap();
+    let masked = out[1] & 0x80 != 0;
+    assert_eq!(out[0], 0x88, "a Close frame");
+    assert_eq!(out[1] & 0x7f, 2, "with a code and no reason");
+    let mut code = if masked { [out[6], out[7]] } else { [out[2], out[3]] };
+    if masked {
+        code[0] ^= out[2];
+        code[1] ^= out[3];
+    }
+    assert!(!conn.wants_transmit());
+    u16::from_be_bytes(code)
+}
+
+#[track_caller]
+fn assert_stopped_by_the_limit(conn: &mut Connection, got: &Outcome, scratch: usize) {
+    assert_eq!(got.error, Some(Error::LimitExceeded(Limit::MessageSize)), "{got:?}");
+    assert_eq!(got.error.unwrap().close_code().map(|c| c.0), Some(1009));
+    assert!(got.handed_out <= LIMIT + scratch, "{} bytes handed out", got.handed_out);
+    assert!(got.handed_out <= LIMIT, "never more than the limit: {}", got.handed_out);
+    assert!(got.all_zero);
+    assert!(got.largest_piece <= scratch);
+    assert!(got.messages.is_empty(), "no message completed");
+    assert_eq!(queued_close(conn), 1009);
+    assert_eq!(conn.error(), Some(Error::LimitExceeded(Limit::MessageSize)));
+    // Every later call repeats the error.
+    let mut more = vec![0x81, 0x00];
+    assert_eq!(conn.receive_into(&mut more, &mut [0; 16]), Err(Error::LimitExceeded(Limit::MessageSize)));
+}
+
+#[test]
+fn the_bomb_is_what_it_claims() {
+    // Inflate the 48 MiB bomb with flate2 alone, into a reused buffer.
+    let mut payload = bomb(48);
+    assert!((40_000..50_000).contains(&payload.len()), "{} bytes", payload.len());
+    payload.extend_from_slice(&TRAILER);
+    let mut d = flate2::Decompress::new(false);
+    let mut buf = vec![0u8; MIB];
+    let mut total = 0usize;
+    loop {
+        let (i0, o0) = (d.total_in(), d.total_out());
+        d.decompress(&payload[d.total_in() as usize..], &mut buf, flate2::FlushDecompress::Sync).unwrap();
+        let made = (d.total_out() - o0) as usize;
+        assert!(buf[..made].iter().all(|&b| b == 0));
+        total += made;
+        if d.total_in() as usize == payload.len() && made < buf.len() {
+            break;
+        }
+        assert!(d.total_in() > i0 || made > 0);
+    }
+    assert_eq!(total, 48 * MIB);
+}
+
+#[test]
+fn a_decompression_bomb_in_one_frame_fails_with_1009() {
+    for (mib, role) in [(48, Role::Server), (48, Role::Client), (256, Role::Server)] {
+        let payload = bomb(mib);
+        let mask = (role == Role::Server).then_some(KEY);
+        let wire = frames(2, &payload, usize::MAX, false, mask);
+        for chunk in [usize::MAX, 1000] {
+            let mut conn = receiver(role);
+            let got = receive(&mut conn, &wire, chunk, SCRATCH);
+            assert_stopped_by_the_limit(&mut conn, &got, SCRATCH);
+            // It did inflate up to the limit before stopping, and read little of the input.
+            assert!(got.handed_out + SCRATCH > LIMIT, "{}", got.handed_out);
+            assert!(got.consumed < 16 * 1024, "stopped early: {} of {} bytes read", got.consumed, wire.len());
+        }
+    }
+}
+
+#[test]
+fn a_fragmented_decompression_bomb_fails_with_1009() {
+    let payload = bomb(48);
+    for role in [Role::Server, Role::Client] {
+        let mask = (role == Role::Server).then_some(KEY);
+        // 8 KiB frames: the first one alone is over the limit. 256-byte frames: about 256 KiB
+        // each, so the limit is crossed in the fifth, with Pings between the frames.
+        for (frame_size, pings) in [(8 * 1024, false), (256, false), (256, true)] {
+            let wire = frames(2, &payload, frame_size, pings, mask);
+            for (chunk, scratch) in [(usize::MAX, SCRATCH), (700, SCRATCH), (usize::MAX, 1000)] {
+                let mut conn = receiver(role);
+                let got = receive(&mut conn, &wire, chunk, scratch);
+                assert_stopped_by_the_limit(&mut conn, &got, scratch);
+                assert!(got.handed_out + scratch > LIMIT, "{}", got.handed_out);
+                if pings {
+                    assert!(got.pings >= 3, "the Pings between the first frames came through");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_scratch_buffer_larger_than_the_limit_still_stops_the_bomb() {
+    let wire = frames(2, &bomb(48), usize::MAX, false, Some(KEY));
+    let mut conn = receiver(Role::Server);
+    let got = receive(&mut conn, &wire, usize::MAX, 4 * MIB);
+    assert_eq!(got.error, Some(Error::LimitExceeded(Limit::MessageSize)));
+    // The first piece would already be over the limit: nothing is handed out.
+    assert_eq!(got.handed_out, 0);
+    assert_eq!(queued_close(&mut conn), 1009);
+}
+
+/// What a client with deflate on sends for `data` (as `kind`), with frames of at most
+/// `max_frame` bytes.
+fn sent_by_client(kind: MessageKind, data: &[u8], max_frame: usize) -> Vec<u8> {
+    let config = Config::new().max_outgoing_frame(max_frame);
+    let mut client = Connection::with_key_source(Role::Client, config, KeySource::seeded(2)).with_deflate(agreed());
+    let mut wire = Vec::new();
+    client.send(kind, data, &mut wire).unwrap();
+    assert_eq!(wire[0] & 0x40, 0x40, "compressed");
+    wire
+}
+
+/// Valid UTF-8 text of exactly `len` bytes.
+fn text_of(len: usize) -> Vec<u8> {
+    let mut s = "permessage-deflate counts inflated bytes; ünïcödé 🦀 ".repeat(len / 40 + 1);
+    while s.len() > len {
+        s.pop();
+    }
+    while s.len() < len {
+        s.push('.');
+    }
+    s.into_bytes()
+}
+
+#[test]
+fn a_message_exactly_at_the_limit_passes() {
+    for max_frame in [MIB, 100] {
+        for (kind, data) in [(MessageKind::Binary, vec![0u8; LIMIT]), (MessageKind::Text, text_of(LIMIT))] {
+            let wire = sent_by_client(kind, &data, max_frame);
+            assert!(wire.len() < LIMIT / 20);
+            for (chunk, scratch) in [(usize::MAX, SCRATCH), (333, 4096), (usize::MAX, LIMIT + 1)] {
+                let mut server = receiver(Role::Server);
+                let got = receive(&mut server, &wire, chunk, scratch);
+                assert_eq!(got.error, None, "max_frame {max_frame}, scratch {scratch}");
+                assert_eq!(got.messages, [(kind, LIMIT)]);
+                assert_eq!(server.error(), None);
+                // And the connection carries on.
+                let small = if kind == MessageKind::Text { text_of(1000) } else { vec![0; 1000] };
+                let got = receive(&mut server, &sent_by_client(kind, &small, max_frame), chunk, scratch);
+                assert_eq!((got.error, got.messages), (None, vec![(kind, 1000)]));
+            }
+        }
+    }
+}
+
+#[test]
+fn one_byte_over_the_limit_fails() {
+    for max_frame in [MIB, 100] {
+        for (kind, data) in [(MessageKind::Binary, vec![0u8; LIMIT + 1]), (MessageKind::Text, text_of(LIMIT + 1))] {
+            let wire = sent_by_client(kind, &data, max_frame);
+            for (chunk, scratch) in [(usize::MAX, SCRATCH), (333, 4096), (usize::MAX, LIMIT + 1)] {
+                let mut server = receiver(Role::Server);
+                let got = receive(&mut server, &wire, chunk, scratch);
+                assert_eq!(got.error, Some(Error::LimitExceeded(Limit::MessageSize)), "scratch {scratch}");
+                assert!(got.handed_out <= LIMIT);
+                assert!(got.messages.is_empty());
+                assert_eq!(queued_close(&mut server), 1009);
+            }
+        }
+    }
+}
+
+#[test]
+fn compressed_frames_still_obey_the_frame_and_fragment_limits() {
+    let payload = bomb(4);
+    // The compressed frame itself is larger than max_frame_payload.
+    let config = Config::new().max_frame_payload(1000);
+    let mut conn = Connection::new(Role::Server, config).with_deflate(agreed());
+    let got = receive(&mut conn, &frames(2, &payload, usize::MAX, false, Some(KEY)), usize::MAX, SCRATCH);
+    assert_eq!(got.error, Some(Error::LimitExceeded(Limit::FramePayload)));
+    assert_eq!(got.handed_out, 0);
+    // Too many fragments.
+    let config = Config::new().max_fragments(3);
+    let mut conn = Connection::new(Role::Server, config).with_deflate(agreed());
+    let got = receive(&mut conn, &frames(2, &payload, 100, false, Some(KEY)), usize::MAX, SCRATCH);
+    assert_eq!(got.error, Some(Error::LimitExceeded(Limit::Fragments)));
+    assert_eq!(queued_close(&mut conn), 1009);
+}
+
+#[test]
+fn the_limit_is_exact_with_tiny_scratch_buffers() {
+    const SMALL: usize = 1000;
+    for kind in [MessageKind::Binary, MessageKind::Text] {
+        for (len, passes) in [(SMALL - 1, true), (SMALL, true), (SMALL + 1, false), (SMALL + 100, false)] {
+            let data = if kind == MessageKind::Text { text_of(len) } else { vec![0; len] };
+            for max_frame in [MIB, 7] {
+                let wire = sent_by_client(kind, &data, max_frame);
+                for scratch in [1, 2, 3, 7, SMALL - 1, SMALL, SMALL + 1] {
+                    let config = Config::new().max_message_size(SMALL as u64);
+                    let mut server = Connection::new(Role::Server, config).with_deflate(agreed());
+                    let got = receive(&mut server, &wire, 5, scratch);
+                    let ctx = format!("{kind:?} of {len}, frames of {max_frame}, scratch {scratch}");
+                    if passes {
+                        assert_eq!((got.error, got.messages), (None, vec![(kind, len)]), "{ctx}");
+                    } else {
+                        assert_eq!(got.error, Some(Error::LimitExceeded(Limit::MessageSize)), "{ctx}");
+                        assert!(got.handed_out <= SMALL, "{ctx}");
+                        assert!(got.handed_out + scratch > SMALL, "{ctx}: stopped at {}", got.handed_out);
+                        assert_eq!(queued_close(&mut server), 1009);
+                    }
+                }
+            }
+        }
+    }
+}
