@@ -1,17 +1,50 @@
 //! Output buffers that frames are written into.
 
-/// Somewhere to write outgoing bytes: a growable `Vec<u8>` or a fixed [`SliceBuf`].
+/// Why an [`OutBuf`] cannot take a write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Full {
+    /// A fixed buffer is too small: the write needs `required` bytes of free space.
+    TooSmall {
+        /// Free space the write needs.
+        required: usize,
+    },
+    /// A [`WriteQueue`] is over its high-water mark: drain it below the low-water mark first.
+    Backpressure,
+}
+
+impl From<Full> for crate::Error {
+    fn from(full: Full) -> Self {
+        match full {
+            Full::TooSmall { required } => Self::BufferTooSmall { required },
+            Full::Backpressure => Self::Backpressure,
+        }
+    }
+}
+
+/// Somewhere to write outgoing bytes: a growable `Vec<u8>`, a fixed [`SliceBuf`], or a bounded
+/// [`WriteQueue`].
 ///
 /// Every write of the connection is all-or-nothing: it first asks for the whole space it
-/// needs with [`reserve`](Self::reserve), and a fixed buffer that is too small makes the call
-/// fail with [`Error::BufferTooSmall`](crate::Error::BufferTooSmall) before anything is written.
+/// needs with [`reserve`](Self::reserve), and a buffer that refuses makes the call fail with
+/// [`Error::BufferTooSmall`](crate::Error::BufferTooSmall) or
+/// [`Error::Backpressure`](crate::Error::Backpressure) before anything is written.
 pub trait OutBuf {
-    /// Makes room for `additional` more bytes, or reports how much free space is missing by
-    /// returning `Err(required)` with the total free space the write needs.
+    /// Makes room for `additional` more bytes of data frames.
     ///
     /// # Errors
-    /// `Err(additional)` when a fixed buffer cannot take `additional` more bytes.
-    fn reserve(&mut self, additional: usize) -> Result<(), usize>;
+    /// [`Full`] when the buffer cannot or will not take them now.
+    fn reserve(&mut self, additional: usize) -> Result<(), Full>;
+
+    /// Makes room for `additional` more bytes of control frames only (Pong, Ping, Close: a few
+    /// hundred bytes at most, from fixed slots). A bounded queue lets these through even over
+    /// its high-water mark, so that replies are never held back behind data.
+    ///
+    /// # Errors
+    /// [`Full::TooSmall`] when a fixed buffer cannot take them.
+    fn reserve_control(&mut self, additional: usize) -> Result<(), Full> {
+        self.reserve(additional)
+    }
 
     /// Appends `bytes` (space was reserved) and returns the appended region, so that it can be
     /// masked in place.
@@ -20,7 +53,7 @@ pub trait OutBuf {
 
 #[cfg(feature = "alloc")]
 impl OutBuf for alloc::vec::Vec<u8> {
-    fn reserve(&mut self, additional: usize) -> Result<(), usize> {
+    fn reserve(&mut self, additional: usize) -> Result<(), Full> {
         alloc::vec::Vec::reserve(self, additional);
         Ok(())
     }
@@ -84,8 +117,8 @@ impl<'a> SliceBuf<'a> {
 }
 
 impl OutBuf for SliceBuf<'_> {
-    fn reserve(&mut self, additional: usize) -> Result<(), usize> {
-        if additional <= self.remaining() { Ok(()) } else { Err(additional) }
+    fn reserve(&mut self, additional: usize) -> Result<(), Full> {
+        if additional <= self.remaining() { Ok(()) } else { Err(Full::TooSmall { required: additional }) }
     }
 
     fn append(&mut self, bytes: &[u8]) -> &mut [u8] {
@@ -97,11 +130,117 @@ impl OutBuf for SliceBuf<'_> {
 }
 
 impl<T: OutBuf + ?Sized> OutBuf for &mut T {
-    fn reserve(&mut self, additional: usize) -> Result<(), usize> {
+    fn reserve(&mut self, additional: usize) -> Result<(), Full> {
         (**self).reserve(additional)
+    }
+
+    fn reserve_control(&mut self, additional: usize) -> Result<(), Full> {
+        (**self).reserve_control(additional)
     }
 
     fn append(&mut self, bytes: &[u8]) -> &mut [u8] {
         (**self).append(bytes)
+    }
+}
+
+/// A bounded output queue with high- and low-water marks (feature `alloc`).
+///
+/// Frames are appended at the back; the caller writes [`pending`](Self::pending) to the
+/// transport and reports what went out with [`consume`](Self::consume). Once the queued bytes
+/// go over the high-water mark, data sends fail with
+/// [`Error::Backpressure`](crate::Error::Backpressure) (nothing written, nothing lost) until the
+/// queue drains to the low-water mark. Control frames (the automatic Pong and Close replies, a
+/// keepalive Ping) always get through, and since they come from fixed slots in the connection,
+/// they never pile up: only the latest Pong is kept. A message larger than the high-water mark
+/// is still accepted into an empty queue.
+///
+/// ```
+/// use wsproto::{Config, Connection, Error, Role, WriteQueue};
+/// let mut server = Connection::new(Role::Server, Config::new());
+/// let mut queue = WriteQueue::new(1024, 256);
+/// server.send_binary(&[0; 1000], &mut queue).unwrap();
+/// assert_eq!(server.send_binary(&[0; 100], &mut queue), Err(Error::Backpressure));
+/// let written = queue.pending().len(); // ... written to the socket
+/// queue.consume(written);
+/// server.send_binary(&[0; 100], &mut queue).unwrap();
+/// ```
+#[cfg(feature = "alloc")]
+#[derive(Clone, Debug, Default)]
+pub struct WriteQueue {
+    buf: alloc::vec::Vec<u8>,
+    start: usize,
+    high: usize,
+    low: usize,
+    blocked: bool,
+}
+
+#[cfg(feature = "alloc")]
+impl WriteQueue {
+    /// A queue that refuses data once more than `high` bytes wait, until at most `low` do.
+    #[must_use]
+    pub fn new(high: usize, low: usize) -> Self {
+        Self { buf: alloc::vec::Vec::new(), start: 0, high, low: low.min(high), blocked: false }
+    }
+
+    /// The bytes waiting to be written, oldest first.
+    #[must_use]
+    pub fn pending(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+
+    /// Number of bytes waiting.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    /// Whether nothing waits.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether data sends are refused now.
+    #[must_use]
+    pub fn is_blocked(&self) -> bool {
+        self.blocked
+    }
+
+    /// Records that the first `n` pending bytes were written to the transport.
+    pub fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.buf.len());
+        if self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        } else if self.start > self.buf.len() / 2 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        if self.len() <= self.low {
+            self.blocked = false;
+        }
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl OutBuf for WriteQueue {
+    fn reserve(&mut self, additional: usize) -> Result<(), Full> {
+        if self.blocked || (!self.is_empty() && self.len() + additional > self.high) {
+            self.blocked = true;
+            return Err(Full::Backpressure);
+        }
+        self.buf.reserve(additional);
+        Ok(())
+    }
+
+    fn reserve_control(&mut self, additional: usize) -> Result<(), Full> {
+        self.buf.reserve(additional);
+        Ok(())
+    }
+
+    fn append(&mut self, bytes: &[u8]) -> &mut [u8] {
+        let start = self.buf.len();
+        self.buf.extend_from_slice(bytes);
+        &mut self.buf[start..]
     }
 }

@@ -1,5 +1,7 @@
 //! Connection settings and their defaults, in one place.
 
+use core::time::Duration;
+
 /// Settings for a [`Connection`](crate::Connection).
 ///
 /// The defaults are safe for a public server and are listed here, in one place:
@@ -12,6 +14,9 @@
 /// | [`max_outgoing_frame`](Self::max_outgoing_frame) | 1 MiB (larger messages are split) | — |
 /// | [`auto_pong`](Self::auto_pong) | on | — |
 /// | [`auto_close_reply`](Self::auto_close_reply) | on | — |
+/// | [`keepalive_interval`](Self::keepalive_interval), [`keepalive_timeout`](Self::keepalive_timeout) | off | Ping; then close 1006 locally |
+/// | [`close_timeout`](Self::close_timeout) | off | drop the transport |
+/// | [`idle_timeout`](Self::idle_timeout) | off | close 1001 |
 ///
 /// Setters take and return `Self`, so a configuration reads as one expression:
 ///
@@ -39,6 +44,19 @@ pub struct Config {
     pub auto_pong: bool,
     /// Answer a received Close frame with a Close frame automatically (echoing its code).
     pub auto_close_reply: bool,
+    /// Send a Ping when nothing has arrived for this long (keepalive). Off by default.
+    pub keepalive_interval: Option<Duration>,
+    /// After a keepalive Ping, declare the peer dead when nothing at all arrives for this long
+    /// ([`Error::Timeout`](crate::Error::Timeout)`(`[`Timer::KeepAlive`](crate::Timer::KeepAlive)`)`,
+    /// nothing sent on the wire). Off by default.
+    pub keepalive_timeout: Option<Duration>,
+    /// After our Close frame, give up on the close handshake (and, for a client, on the server
+    /// closing the transport) after this long. Off by default;
+    /// [`SUGGESTED_CLOSE_TIMEOUT`](crate::SUGGESTED_CLOSE_TIMEOUT) is a sensible value.
+    pub close_timeout: Option<Duration>,
+    /// Fail the connection (sending Close 1001) when no data message went either way for this
+    /// long; Pings and Pongs do not count. Off by default.
+    pub idle_timeout: Option<Duration>,
 }
 
 impl Config {
@@ -52,7 +70,42 @@ impl Config {
             max_outgoing_frame: 1 << 20,
             auto_pong: true,
             auto_close_reply: true,
+            keepalive_interval: None,
+            keepalive_timeout: None,
+            close_timeout: None,
+            idle_timeout: None,
         }
+    }
+
+    /// Sets [`keepalive_interval`](Self::keepalive_interval) and
+    /// [`keepalive_timeout`](Self::keepalive_timeout).
+    #[must_use]
+    pub const fn keepalive(mut self, interval: Duration, timeout: Duration) -> Self {
+        self.keepalive_interval = Some(interval);
+        self.keepalive_timeout = Some(timeout);
+        self
+    }
+
+    /// Sets [`keepalive_interval`](Self::keepalive_interval) alone: Pings go out, but the peer
+    /// is never declared dead.
+    #[must_use]
+    pub const fn keepalive_interval(mut self, interval: Duration) -> Self {
+        self.keepalive_interval = Some(interval);
+        self
+    }
+
+    /// Sets [`close_timeout`](Self::close_timeout).
+    #[must_use]
+    pub const fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = Some(timeout);
+        self
+    }
+
+    /// Sets [`idle_timeout`](Self::idle_timeout).
+    #[must_use]
+    pub const fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = Some(timeout);
+        self
     }
 
     /// Sets [`max_frame_payload`](Self::max_frame_payload).

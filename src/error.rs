@@ -14,6 +14,8 @@ pub enum Fault {
     Caller,
     /// The transport ended (end of input) before the close handshake finished.
     Transport,
+    /// A deadline set in [`Config`](crate::Config) passed (see [`Timer`](crate::Timer)).
+    Timeout,
 }
 
 /// A rule of RFC 6455 that the peer broke.
@@ -143,6 +145,9 @@ pub enum Error {
     LimitExceeded(Limit),
     /// The transport ended before the close handshake finished (close code 1006, never sent).
     UnexpectedEof,
+    /// A deadline passed: a dead peer (report 1006), an idle connection (close code 1001 sent),
+    /// or a close handshake that did not finish in time.
+    Timeout(crate::Timer),
     /// The output buffer cannot hold what must be written; nothing was written.
     BufferTooSmall {
         /// How many bytes of free space the call needs.
@@ -150,6 +155,9 @@ pub enum Error {
     },
     /// The caller asked for something the protocol or the current state does not allow.
     Misuse(Misuse),
+    /// A [`WriteQueue`](crate::WriteQueue) is over its high-water mark: write out and
+    /// [`consume`](crate::WriteQueue::consume) some of it, then send again. Nothing was written.
+    Backpressure,
 }
 
 impl Error {
@@ -159,7 +167,8 @@ impl Error {
         match self {
             Self::Protocol(_) | Self::InvalidUtf8 { .. } | Self::LimitExceeded(_) => Fault::Peer,
             Self::UnexpectedEof => Fault::Transport,
-            Self::BufferTooSmall { .. } | Self::Misuse(_) => Fault::Caller,
+            Self::Timeout(_) => Fault::Timeout,
+            Self::BufferTooSmall { .. } | Self::Misuse(_) | Self::Backpressure => Fault::Caller,
         }
     }
 
@@ -183,7 +192,12 @@ impl Error {
             }
             Self::Protocol(_) => Some(CloseCode::PROTOCOL_ERROR),
             Self::LimitExceeded(_) => Some(CloseCode::MESSAGE_TOO_BIG),
-            Self::UnexpectedEof | Self::BufferTooSmall { .. } | Self::Misuse(_) => None,
+            Self::Timeout(crate::Timer::Idle) => Some(CloseCode::GOING_AWAY),
+            Self::UnexpectedEof
+            | Self::Timeout(_)
+            | Self::BufferTooSmall { .. }
+            | Self::Misuse(_)
+            | Self::Backpressure => None,
         }
     }
 }
@@ -195,8 +209,10 @@ impl fmt::Display for Error {
             Self::InvalidUtf8 { offset } => write!(f, "peer sent invalid UTF-8 at message offset {offset}"),
             Self::LimitExceeded(l) => write!(f, "peer exceeded limit {l:?}"),
             Self::UnexpectedEof => f.write_str("transport closed before the close handshake finished"),
+            Self::Timeout(t) => write!(f, "deadline passed: {t:?}"),
             Self::BufferTooSmall { required } => write!(f, "output buffer too small: {required} bytes needed"),
             Self::Misuse(m) => write!(f, "API misuse: {m}"),
+            Self::Backpressure => f.write_str("output queue over its high-water mark"),
         }
     }
 }

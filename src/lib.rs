@@ -30,10 +30,12 @@ pub mod utf8;
 
 #[cfg(feature = "alloc")]
 pub use assemble::{Message, MessageAssembler};
-pub use buf::{OutBuf, SliceBuf};
+#[cfg(feature = "alloc")]
+pub use buf::WriteQueue;
+pub use buf::{Full, OutBuf, SliceBuf};
 pub use close::{CloseCode, CloseFrame, ControlPayload, MAX_CONTROL_PAYLOAD};
 pub use config::Config;
-pub use connection::{Connection, FrameHead, SUGGESTED_CLOSE_TIMEOUT, State, TransportAction};
+pub use connection::{Connection, FrameHead, SUGGESTED_CLOSE_TIMEOUT, State, Timer, Timestamp, TransportAction};
 pub use error::{Error, Fault, Limit, Misuse, ProtocolViolation};
 pub use event::{Event, MessageKind, Received};
 pub use keys::KeySource;

@@ -102,3 +102,46 @@ async fn cancelled_recv_loses_no_message() {
     assert_eq!(got.last().unwrap(), "Text(\"hello\")");
     assert!(got[0].starts_with("Ping"), "{got:?}");
 }
+
+/// Keepalive on tokio's (paused, simulated) clock: a silent peer gets one Ping and is declared
+/// dead exactly when the timeout passes; `recv` reports it.
+#[tokio::test(start_paused = true)]
+async fn keepalive_detects_a_silent_peer() {
+    let (server_io, mut peer) = tokio::io::duplex(4096);
+    let config = Config::new().keepalive(Duration::from_secs(10), Duration::from_secs(5));
+    let mut ws = WebSocket::from_connection(server_io, Connection::new(Role::Server, config), &[]);
+    let start = tokio::time::Instant::now();
+    let err = ws.recv().await.unwrap_err();
+    assert!(matches!(err, WsError::Protocol(wsproto::Error::Timeout(wsproto::Timer::KeepAlive))), "{err}");
+    assert_eq!(start.elapsed(), Duration::from_secs(15));
+    // The peer was sent exactly one Ping (an unmasked empty Ping from a server).
+    let mut buf = [0u8; 16];
+    let n = peer.read(&mut buf).await.unwrap();
+    assert_eq!(&buf[..n], &[0x89, 0x00]);
+}
+
+/// A peer that sends a message every 3 s is never pinged.
+#[tokio::test(start_paused = true)]
+async fn keepalive_leaves_a_chatty_peer_alone() {
+    let (server_io, peer) = tokio::io::duplex(1 << 16);
+    let (mut peer_rd, mut peer_wr) = tokio::io::split(peer);
+    let config = Config::new().keepalive(Duration::from_secs(10), Duration::from_secs(5));
+    let mut ws = WebSocket::from_connection(server_io, Connection::new(Role::Server, config), &[]);
+    let talker = tokio::spawn(async move {
+        let mut client = Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(2));
+        for _ in 0..20 {
+            sleep(Duration::from_secs(3)).await;
+            let mut wire = Vec::new();
+            client.send_text("tick", &mut wire).unwrap();
+            peer_wr.write_all(&wire).await.unwrap();
+        }
+        peer_wr
+    });
+    for _ in 0..20 {
+        assert_eq!(ws.recv().await.unwrap(), Message::Text("tick"));
+    }
+    let _peer_wr = talker.await.unwrap();
+    // Nothing at all was written to the peer in those 60 s.
+    let mut buf = [0u8; 16];
+    assert!(timeout(Duration::from_millis(1), peer_rd.read(&mut buf)).await.is_err());
+}

@@ -2,8 +2,10 @@
 //!
 //! All protocol decisions are the [`Connection`]'s; this file only moves bytes.
 
+use core::time::Duration;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
+use std::time::Instant;
 use std::vec::Vec;
 
 use super::WsError;
@@ -12,7 +14,7 @@ use super::handshake::{
 };
 use super::inbox::Inbox;
 use crate::handshake::{ClientRequest, Negotiated, ServerHandshake, UpgradeRequest};
-use crate::{CloseCode, CloseFrame, Config, Connection, Message, MessageKind, State, TransportAction};
+use crate::{CloseCode, CloseFrame, Config, Connection, Message, MessageKind, State, Timestamp, TransportAction};
 
 /// Connects to a `ws://` URL over TCP and runs the opening handshake.
 ///
@@ -33,7 +35,8 @@ pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Negotiated), WsError>
     }
     let stream = TcpStream::connect((request.host(), request.port()))?;
     stream.set_nodelay(true)?;
-    client(stream, request, Config::new())
+    let (ws, negotiated) = client(stream, request, Config::new())?;
+    Ok((ws.with_timeout_hook(|s, t| s.set_read_timeout(t)), negotiated))
 }
 
 /// Runs the client handshake over `stream` with `request`.
@@ -98,6 +101,11 @@ fn finish<S: Read + Write>(mut stream: S, done: Done, input: &[u8]) -> Result<(W
     Ok((WebSocket::from_connection(stream, conn, &input[leftover..]), negotiated))
 }
 
+/// Whether a read error is a read timeout (`WouldBlock` on Unix, `TimedOut` on Windows).
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+}
+
 /// Reads at least one byte; end of input during the handshake is an error.
 fn read_some(stream: &mut impl Read, buf: &mut [u8]) -> Result<usize, WsError> {
     loop {
@@ -137,7 +145,14 @@ pub struct WebSocket<S> {
     conn: Connection,
     inbox: Inbox,
     out: Vec<u8>,
+    /// The connection's time zero, for its timers.
+    epoch: Instant,
+    /// Sets the stream's read timeout, so that reads return at the connection's deadlines.
+    timeout_hook: Option<TimeoutHook<S>>,
 }
+
+/// Sets a stream's read timeout (`None`: block); see [`WebSocket::with_timeout_hook`].
+pub type TimeoutHook<S> = fn(&mut S, Option<Duration>) -> io::Result<()>;
 
 impl<S: Read + Write> WebSocket<S> {
     /// Wraps a stream whose opening handshake is done. `leftover` holds bytes that were read
@@ -149,7 +164,30 @@ impl<S: Read + Write> WebSocket<S> {
     /// As [`from_connection`](Self::from_connection), with a read buffer of `capacity` bytes.
     pub fn with_read_buffer(stream: S, conn: Connection, leftover: &[u8], capacity: usize) -> Self {
         let inbox = Inbox::new(capacity, leftover, compressed(&conn));
-        Self { stream, conn, inbox, out: Vec::new() }
+        Self { stream, conn, inbox, out: Vec::new(), epoch: Instant::now(), timeout_hook: None }
+    }
+
+    /// Drives the connection's timers (keepalive, close and idle deadlines from
+    /// [`Config`]) with the system clock: before each read, `hook` sets the
+    /// stream's read timeout to the next deadline, and a read that times out runs the timers.
+    /// [`connect`] installs it for its `TcpStream`; for an accepted `TcpStream`:
+    ///
+    /// ```no_run
+    /// # fn demo(stream: std::net::TcpStream) -> Result<(), wsproto::adapters::WsError> {
+    /// use core::time::Duration;
+    /// use wsproto::adapters::blocking::accept;
+    /// let config = wsproto::Config::new().keepalive(Duration::from_secs(20), Duration::from_secs(10));
+    /// let mut ws = accept(stream, config)?.with_timeout_hook(|s, t| s.set_read_timeout(t));
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn with_timeout_hook(mut self, hook: TimeoutHook<S>) -> Self {
+        self.timeout_hook = Some(hook);
+        self
+    }
+
+    fn now(&self) -> Timestamp {
+        Timestamp::from_duration(self.epoch.elapsed())
     }
 
     /// Receives the next whole message or control frame. Pings are answered and a Close is
@@ -162,6 +200,7 @@ impl<S: Read + Write> WebSocket<S> {
     /// the protocol (the answering Close frame has been sent), [`WsError::Io`] from the stream.
     pub fn recv(&mut self) -> Result<Message<'_>, WsError> {
         let ready = loop {
+            self.conn.set_time(self.now());
             let next = self.inbox.next(&mut self.conn);
             self.flush_replies()?;
             match next {
@@ -172,9 +211,23 @@ impl<S: Read + Write> WebSocket<S> {
             if matches!(self.conn.state(), State::Closed) && self.conn.transport_action() == TransportAction::Close {
                 return Err(WsError::Closed);
             }
+            if let Some(hook) = self.timeout_hook {
+                let now = self.now();
+                let wait = self.conn.poll_timeout().map(|d| {
+                    // A zero timeout means "block" to the OS: wait at least a millisecond.
+                    d.as_duration().saturating_sub(now.as_duration()).max(Duration::from_millis(1))
+                });
+                hook(&mut self.stream, wait)?;
+            }
             let n = match self.stream.read(self.inbox.free_space()) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if self.timeout_hook.is_some() && is_timeout(&e) => {
+                    let result = self.conn.handle_timeout(self.now());
+                    self.flush_replies()?;
+                    result?;
+                    continue;
+                }
                 Err(e) => return Err(e.into()),
             };
             if n == 0 {
@@ -194,8 +247,7 @@ impl<S: Read + Write> WebSocket<S> {
     /// [`WsError::Protocol`] for a send the connection refuses (after close, after a failure),
     /// [`WsError::Io`] from the stream.
     pub fn send_text(&mut self, text: &str) -> Result<(), WsError> {
-        self.conn.send_text(text, &mut self.out)?;
-        self.flush()
+        self.command(|c, o| c.send_text(text, o))
     }
 
     /// Sends a binary message.
@@ -203,8 +255,7 @@ impl<S: Read + Write> WebSocket<S> {
     /// # Errors
     /// As for [`send_text`](Self::send_text).
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), WsError> {
-        self.conn.send_binary(data, &mut self.out)?;
-        self.flush()
+        self.command(|c, o| c.send_binary(data, o))
     }
 
     /// Sends a message of either kind (text must be UTF-8).
@@ -212,8 +263,7 @@ impl<S: Read + Write> WebSocket<S> {
     /// # Errors
     /// As for [`send_text`](Self::send_text).
     pub fn send(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), WsError> {
-        self.conn.send(kind, data, &mut self.out)?;
-        self.flush()
+        self.command(|c, o| c.send(kind, data, o))
     }
 
     /// Sends one piece of a streamed message (see [`Connection::send_fragment`]).
@@ -221,8 +271,7 @@ impl<S: Read + Write> WebSocket<S> {
     /// # Errors
     /// As for [`send_text`](Self::send_text).
     pub fn send_fragment(&mut self, kind: MessageKind, data: &[u8], fin: bool) -> Result<(), WsError> {
-        self.conn.send_fragment(kind, data, fin, &mut self.out)?;
-        self.flush()
+        self.command(|c, o| c.send_fragment(kind, data, fin, o))
     }
 
     /// Sends a Ping.
@@ -230,8 +279,7 @@ impl<S: Read + Write> WebSocket<S> {
     /// # Errors
     /// As for [`send_text`](Self::send_text).
     pub fn ping(&mut self, payload: &[u8]) -> Result<(), WsError> {
-        self.conn.ping(payload, &mut self.out)?;
-        self.flush()
+        self.command(|c, o| c.ping(payload, o))
     }
 
     /// Runs the close handshake to its end: sends our Close frame (unless one was sent),
@@ -245,8 +293,7 @@ impl<S: Read + Write> WebSocket<S> {
     /// peer fails the connection meanwhile.
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<Option<CloseFrame>, WsError> {
         if !matches!(self.conn.state(), State::Failed) {
-            self.conn.close(CloseFrame::new(code, reason), &mut self.out)?;
-            self.flush()?;
+            self.command(|c, o| c.close(CloseFrame::new(code, reason), o))?;
         }
         let mut peer = None;
         loop {
@@ -280,6 +327,16 @@ impl<S: Read + Write> WebSocket<S> {
     /// Gives back the stream.
     pub fn into_inner(self) -> S {
         self.stream
+    }
+
+    /// Runs a command at the current time and writes what it produced.
+    fn command(
+        &mut self,
+        f: impl FnOnce(&mut Connection, &mut Vec<u8>) -> Result<(), crate::Error>,
+    ) -> Result<(), WsError> {
+        self.conn.set_time(self.now());
+        f(&mut self.conn, &mut self.out)?;
+        self.flush()
     }
 
     /// Writes automatic replies and anything buffered.

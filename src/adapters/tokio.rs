@@ -6,6 +6,9 @@
 //!   command returns (automatic replies wait in the connection's two fixed slots).
 //! * [`WebSocket::split`] gives a reader and a writer for two tasks; the reader writes automatic
 //!   Pong and Close replies through the same writer lock, so they keep working after a split.
+//! * Timers configured in [`Config`] (keepalive, close and idle deadlines) run on
+//!   tokio's clock inside `recv`: keep a `recv` pending (as any reader loop does) and keepalive
+//!   Pings go out and dead peers are detected. The runtime needs its time driver then.
 //!
 //! All protocol decisions are the [`Connection`]'s; this file only moves bytes.
 
@@ -21,7 +24,7 @@ use super::handshake::{
 };
 use super::inbox::{Inbox, Ready};
 use crate::handshake::{ClientRequest, Negotiated, ServerHandshake, UpgradeRequest};
-use crate::{CloseCode, CloseFrame, Config, Connection, Message, MessageKind, State, TransportAction};
+use crate::{CloseCode, CloseFrame, Config, Connection, Message, MessageKind, State, Timestamp, TransportAction};
 
 /// Connects to a `ws://` URL over TCP and runs the opening handshake.
 ///
@@ -126,6 +129,14 @@ pub const DEFAULT_READ_BUFFER: usize = 64 * 1024;
 struct Shared {
     conn: Connection,
     out: Vec<u8>,
+    /// The connection's time zero: timers are driven by tokio's clock from here.
+    epoch: ::tokio::time::Instant,
+}
+
+impl Shared {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_duration(self.epoch.elapsed())
+    }
 }
 
 /// The write half, with the bytes being written and how far they got (so that a cancelled
@@ -199,7 +210,8 @@ impl<S: AsyncRead + AsyncWrite> WebSocket<S> {
     pub fn with_read_buffer(stream: S, conn: Connection, leftover: &[u8], capacity: usize) -> Self {
         let inbox = Inbox::new(capacity, leftover, compressed(&conn));
         let (read, write) = ::tokio::io::split(stream);
-        let shared = Arc::new(Mutex::new(Shared { conn, out: Vec::new() }));
+        let epoch = ::tokio::time::Instant::now();
+        let shared = Arc::new(Mutex::new(Shared { conn, out: Vec::new(), epoch }));
         let writer = Arc::new(AsyncMutex::new(Writer { half: write, inflight: Vec::new(), pos: 0 }));
         Self {
             reader: WsReader {
@@ -306,7 +318,9 @@ impl<S: AsyncRead + AsyncWrite> WsReader<S> {
             if self.ready.is_none() {
                 let (next, replies) = {
                     let mut s = lock(&self.shared);
-                    let Shared { conn, out } = &mut *s;
+                    let now = s.now();
+                    let Shared { conn, out, .. } = &mut *s;
+                    conn.set_time(now);
                     let next = self.inbox.next(conn);
                     // Only automatic replies found now are written here; a sender writes its own
                     // frames, so the reader never waits on another task's slow write.
@@ -335,13 +349,36 @@ impl<S: AsyncRead + AsyncWrite> WsReader<S> {
             if let Some(ready) = self.ready.take() {
                 return Ok(self.inbox.message(ready));
             }
-            {
+            let deadline = {
                 let s = lock(&self.shared);
                 if s.conn.state() == State::Closed && s.conn.transport_action() == TransportAction::Close {
                     return Err(WsError::Closed);
                 }
-            }
-            let n = self.half.read(self.inbox.free_space()).await?;
+                s.conn.poll_timeout().map(|t| s.epoch + t.as_duration())
+            };
+            let read = self.half.read(self.inbox.free_space());
+            let n = match deadline {
+                None => read.await?,
+                // The timers (keepalive, close and idle deadlines; only when configured) run on
+                // tokio's clock. A read cut short by the deadline loses nothing.
+                Some(at) => match ::tokio::time::timeout_at(at, read).await {
+                    Ok(n) => n?,
+                    Err(_) => {
+                        let (result, replies) = {
+                            let mut s = lock(&self.shared);
+                            let now = s.now();
+                            let Shared { conn, out, .. } = &mut *s;
+                            let result = conn.handle_timeout(now);
+                            (result, conn.poll_transmit(out).is_ok_and(|n| n > 0))
+                        };
+                        if replies {
+                            flush(&self.shared, &self.writer).await?;
+                        }
+                        result?;
+                        continue;
+                    }
+                },
+            };
             if n == 0 {
                 let eof = lock(&self.shared).conn.receive_eof();
                 return match eof {
@@ -362,7 +399,9 @@ impl<S: AsyncWrite> WsWriter<S> {
     ) -> Result<(), WsError> {
         {
             let mut s = lock(&self.shared);
-            let Shared { conn, out } = &mut *s;
+            let now = s.now();
+            let Shared { conn, out, .. } = &mut *s;
+            conn.set_time(now);
             f(conn, out)?;
         }
         flush(&self.shared, &self.writer).await

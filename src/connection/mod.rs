@@ -5,9 +5,11 @@ mod inflate;
 mod recv;
 mod send;
 mod state;
+mod timer;
 
 pub use send::FrameHead;
 pub use state::{SUGGESTED_CLOSE_TIMEOUT, State, TransportAction};
+pub use timer::{Timer, Timestamp};
 
 use crate::{CloseFrame, Config, ControlPayload, Error, KeySource, Role};
 
@@ -59,6 +61,9 @@ pub struct Connection {
     send: send::SendState,
     pending_pong: Option<ControlPayload>,
     pending_close: Option<CloseFrame>,
+    /// A keepalive Ping due to be written.
+    pending_ping: Option<ControlPayload>,
+    timers: timer::Timers,
     /// permessage-deflate codecs, when negotiated (boxed: a few hundred KiB of zlib state).
     #[cfg(feature = "deflate")]
     deflate: Option<alloc::boxed::Box<DeflateCodec>>,
@@ -103,6 +108,8 @@ impl Connection {
             send: send::SendState::default(),
             pending_pong: None,
             pending_close: None,
+            pending_ping: None,
+            timers: timer::Timers::default(),
             #[cfg(feature = "deflate")]
             deflate: None,
         }
@@ -191,13 +198,13 @@ impl Connection {
     /// Whether automatic replies wait for [`poll_transmit`](Self::poll_transmit).
     #[must_use]
     pub fn wants_transmit(&self) -> bool {
-        self.pending_pong.is_some() || self.pending_close.is_some()
+        self.pending_pong.is_some() || self.pending_close.is_some() || self.pending_ping.is_some()
     }
 
     /// What to do with the transport now (see [`TransportAction`]).
     #[must_use]
     pub fn transport_action(&self) -> TransportAction {
-        self.close.transport_action(self.role, self.wants_transmit())
+        self.close.transport_action(self.role, self.wants_transmit(), self.timers.gave_up)
     }
 
     /// Records a fatal error (once) and queues the Close frame that answers it.
@@ -207,10 +214,11 @@ impl Connection {
         }
         self.close.failed = Some(e);
         self.pending_pong = None;
+        self.pending_ping = None;
         if let Some(code) = e.close_code() {
             if !self.close.sent && !self.close.eof {
                 self.pending_close = Some(CloseFrame::with_code(code));
-                self.close.sent = true;
+                self.mark_close_sent();
             }
         }
         e

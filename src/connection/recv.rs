@@ -131,6 +131,9 @@ impl Connection {
         if scratch.is_empty() && self.deflate.is_some() {
             return Err(crate::Misuse::ScratchRequired.into());
         }
+        if !input.is_empty() {
+            self.note_activity();
+        }
         match self.step(input, scratch) {
             Ok(Step::NeedMore) => Ok(Received { consumed: input.len(), event: None }),
             Ok(Step::Control(consumed, event)) => Ok(Received { consumed, event: Some(event) }),
@@ -266,6 +269,7 @@ impl Connection {
             self.recv.message = None;
             self.recv.utf8.reset();
         }
+        self.note_data();
         Step::Data { source, start, end, consumed, kind, first, last }
     }
 
@@ -382,7 +386,7 @@ impl Connection {
                         Some(code) => CloseFrame::with_code(code),
                         None => CloseFrame::EMPTY,
                     });
-                    self.close.sent = true;
+                    self.mark_close_sent();
                 }
                 Event::Close(frame)
             }

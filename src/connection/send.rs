@@ -165,10 +165,10 @@ impl Connection {
         let mut payload = [0; MAX_CONTROL_PAYLOAD];
         let n = frame.encode(&mut payload);
         let need = self.pending_len() + self.control_len(n);
-        out.reserve(need).map_err(|required| Error::BufferTooSmall { required })?;
+        out.reserve_control(need)?;
         self.write_pending(out);
         self.write_frame(out, OpCode::Close, true, &payload[..n]);
-        self.close.sent = true;
+        self.mark_close_sent();
         Ok(())
     }
 
@@ -185,7 +185,7 @@ impl Connection {
             return Ok(0);
         }
         self.check_keys()?;
-        out.reserve(need).map_err(|required| Error::BufferTooSmall { required })?;
+        out.reserve_control(need)?;
         self.write_pending(out);
         Ok(need)
     }
@@ -233,7 +233,7 @@ impl Connection {
             return self.send_compressed(opcode, kind, data, out, utf8);
         }
         let need = self.pending_len() + self.data_len(data.len());
-        out.reserve(need).map_err(|required| Error::BufferTooSmall { required })?;
+        out.reserve(need)?;
         self.write_pending(out);
         self.write_data_frames(out, opcode, fin, 0, data);
         self.end_data(kind, fin, utf8);
@@ -272,7 +272,7 @@ impl Connection {
         // zlib's bound for stored blocks, plus the sync flush.
         let bound = data.len() + (data.len() >> 12) + (data.len() >> 14) + 64;
         let need = self.pending_len() + self.data_len(bound);
-        out.reserve(need).map_err(|required| Error::BufferTooSmall { required })?;
+        out.reserve(need)?;
         let Some(codec) = self.deflate.as_mut() else { unreachable!("checked by the caller") };
         let compressed = codec.deflater.compress(data);
         self.write_pending(out);
@@ -311,6 +311,7 @@ impl Connection {
     }
 
     fn end_data(&mut self, kind: MessageKind, fin: bool, utf8: Utf8Validator) {
+        self.note_data();
         if fin {
             self.send.message = None;
             self.send.utf8 = Utf8Validator::new();
@@ -345,7 +346,7 @@ impl Connection {
         }
         self.check_keys()?;
         let need = self.pending_len() + self.control_len(payload.len());
-        out.reserve(need).map_err(|required| Error::BufferTooSmall { required })?;
+        out.reserve_control(need)?;
         self.write_pending(out);
         self.write_frame(out, opcode, true, payload);
         Ok(())
@@ -372,7 +373,8 @@ impl Connection {
     }
 
     fn pending_len(&self) -> usize {
-        let pong = self.pending_pong.map_or(0, |p| self.control_len(p.len()));
+        let ping = self.pending_ping.map_or(0, |p| self.control_len(p.len()));
+        let pong = ping + self.pending_pong.map_or(0, |p| self.control_len(p.len()));
         let close = self.pending_close.map_or(0, |c| {
             let mut buf = [0; MAX_CONTROL_PAYLOAD];
             self.control_len(c.encode(&mut buf))
@@ -382,6 +384,9 @@ impl Connection {
 
     /// Writes the pending replies; the space was reserved.
     fn write_pending(&mut self, out: &mut impl OutBuf) {
+        if let Some(p) = self.pending_ping.take() {
+            self.write_frame(out, OpCode::Ping, true, p.as_bytes());
+        }
         if let Some(p) = self.pending_pong.take() {
             self.write_frame(out, OpCode::Pong, true, p.as_bytes());
         }

@@ -78,13 +78,13 @@ impl CloseState {
         }
     }
 
-    pub(crate) fn transport_action(&self, role: Role, output_pending: bool) -> TransportAction {
+    pub(crate) fn transport_action(&self, role: Role, output_pending: bool, gave_up: bool) -> TransportAction {
         if output_pending {
             return TransportAction::Continue;
         }
         match self.state() {
             State::Failed => TransportAction::Close,
-            State::Closed if self.eof => TransportAction::Close,
+            State::Closed if self.eof || gave_up => TransportAction::Close,
             State::Closed => match role {
                 Role::Server => TransportAction::Close,
                 Role::Client => TransportAction::AwaitPeerClose,

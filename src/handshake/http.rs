@@ -140,7 +140,10 @@ impl Response {
 
 /// Appends `bytes` to `out` as one all-or-nothing write.
 pub(crate) fn write_all(out: &mut impl OutBuf, bytes: &[u8]) -> Result<(), HandshakeError> {
-    out.reserve(bytes.len()).map_err(|required| HandshakeError::BufferTooSmall { required })?;
+    out.reserve(bytes.len()).map_err(|full| match full {
+        crate::buf::Full::TooSmall { required } => HandshakeError::BufferTooSmall { required },
+        _ => HandshakeError::BufferTooSmall { required: bytes.len() },
+    })?;
     out.append(bytes);
     Ok(())
 }

@@ -54,6 +54,8 @@ mod error;
 #[cfg(feature = "alloc")]
 mod extensions;
 #[cfg(feature = "alloc")]
+pub mod h2;
+#[cfg(feature = "alloc")]
 mod headers;
 #[cfg(feature = "alloc")]
 mod http;

@@ -1,0 +1,363 @@
+//! WebSocket over HTTP/2 (RFC 8441): an echo server and a client in one process, over
+//! loopback, on the `h2` crate. Prints the handshake's header lists and every message, ping and
+//! close that passes.
+//!
+//! ```sh
+//! cargo run --example h2_echo                      # plain
+//! cargo run --example h2_echo --features deflate   # with permessage-deflate
+//! ```
+//!
+//! The crate does the WebSocket part without I/O: `wsproto::handshake::h2` builds and checks
+//! the extended CONNECT header lists, and a `Connection` runs on the stream's DATA frames. This
+//! file moves header lists and bytes in and out of `h2`, respecting its flow control, and ends
+//! each side of the stream (END_STREAM) when the connection says the transport should close.
+
+use core::future::poll_fn;
+use core::time::Duration;
+
+use bytes::Bytes;
+use h2::ext::Protocol;
+use h2::{RecvStream, SendStream};
+use http::{Method, Request, Response};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::timeout;
+use wsproto::handshake::Negotiated;
+use wsproto::handshake::h2::{
+    ConnectOutcome, ExtendedConnect, ExtendedConnectRequest, H2Accept, HeaderList, error_response,
+};
+use wsproto::{CloseCode, CloseFrame, Config, Connection, Event, MessageKind, TransportAction};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Bound on every wait: the example always stops by itself.
+const STEP: Duration = Duration::from_secs(10);
+
+/// What the peer sent, owned.
+enum Incoming {
+    Message(MessageKind, Vec<u8>),
+    Ping(Vec<u8>),
+    Pong(Vec<u8>),
+    Close(Option<CloseCode>),
+    /// The peer ended its side of the stream.
+    End,
+}
+
+/// A WebSocket connection on one HTTP/2 stream.
+struct WsStream {
+    who: &'static str,
+    ws: Connection,
+    send: SendStream<Bytes>,
+    recv: RecvStream,
+    input: Vec<u8>,
+    pos: usize,
+    scratch: Vec<u8>,
+    message: Vec<u8>,
+    ended: bool,
+}
+
+impl WsStream {
+    fn new(who: &'static str, negotiated: &Negotiated, send: SendStream<Bytes>, recv: RecvStream) -> Self {
+        let ws = Connection::from_negotiated(negotiated, Config::new());
+        Self {
+            who,
+            ws,
+            send,
+            recv,
+            input: Vec::new(),
+            pos: 0,
+            scratch: vec![0; 64 * 1024],
+            message: Vec::new(),
+            ended: false,
+        }
+    }
+
+    /// Sends bytes as DATA frames, no faster than the peer's flow-control window allows.
+    async fn write(&mut self, bytes: &[u8], end: bool) -> Result<(), BoxError> {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            self.send.reserve_capacity(rest.len());
+            let mut capacity = self.send.capacity();
+            while capacity == 0 {
+                let polled = timeout(STEP, poll_fn(|cx| self.send.poll_capacity(cx))).await?;
+                capacity = polled.ok_or("stream closed")??;
+            }
+            let (chunk, after) = rest.split_at(capacity.min(rest.len()));
+            self.send.send_data(Bytes::copy_from_slice(chunk), end && after.is_empty())?;
+            rest = after;
+        }
+        if bytes.is_empty() && end {
+            self.send.send_data(Bytes::new(), true)?;
+        }
+        if end {
+            println!("[{}] END_STREAM sent", self.who);
+            self.ended = true;
+        }
+        Ok(())
+    }
+
+    /// Writes the automatic replies (Pong, Close reply), and ends our side of the stream when
+    /// the connection says the transport should close.
+    async fn flush(&mut self) -> Result<(), BoxError> {
+        let mut out = Vec::new();
+        self.ws.poll_transmit(&mut out)?;
+        let end = !self.ended
+            && matches!(self.ws.transport_action(), TransportAction::Close | TransportAction::AwaitPeerClose);
+        if !out.is_empty() || end {
+            self.write(&out, end).await?;
+        }
+        Ok(())
+    }
+
+    async fn send(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), BoxError> {
+        let mut out = Vec::new();
+        self.ws.send(kind, data, &mut out)?;
+        println!("[{}] send {kind:?} {} ({} bytes on the stream)", self.who, describe(kind, data), out.len());
+        self.write(&out, false).await
+    }
+
+    async fn ping(&mut self, payload: &[u8]) -> Result<(), BoxError> {
+        let mut out = Vec::new();
+        self.ws.ping(payload, &mut out)?;
+        println!("[{}] send ping {:?}", self.who, String::from_utf8_lossy(payload));
+        self.write(&out, false).await
+    }
+
+    async fn close(&mut self, frame: CloseFrame) -> Result<(), BoxError> {
+        let mut out = Vec::new();
+        self.ws.close(frame, &mut out)?;
+        println!("[{}] send close {:?} {:?}", self.who, frame.code(), frame.reason());
+        self.write(&out, false).await
+    }
+
+    /// The next whole message or control frame; releases flow-control capacity as the
+    /// connection consumes DATA.
+    async fn next(&mut self) -> Result<Incoming, BoxError> {
+        loop {
+            if self.pos < self.input.len() {
+                let received = self.ws.receive_into(&mut self.input[self.pos..], &mut self.scratch)?;
+                self.pos += received.consumed;
+                let incoming = match received.event {
+                    None => None,
+                    Some(Event::Data { kind, data, last, .. }) => {
+                        self.message.extend_from_slice(data);
+                        last.then(|| Incoming::Message(kind, core::mem::take(&mut self.message)))
+                    }
+                    Some(Event::Ping(p)) => Some(Incoming::Ping(p.as_bytes().to_vec())),
+                    Some(Event::Pong(p)) => Some(Incoming::Pong(p.as_bytes().to_vec())),
+                    Some(Event::Close(frame)) => Some(Incoming::Close(frame.code())),
+                    Some(_) => None,
+                };
+                if self.pos == self.input.len() {
+                    self.recv.flow_control().release_capacity(self.input.len())?;
+                }
+                if let Some(incoming) = incoming {
+                    let who = self.who;
+                    match &incoming {
+                        Incoming::Message(kind, data) => println!("[{who}] recv {kind:?} {}", describe(*kind, data)),
+                        Incoming::Ping(p) => println!("[{who}] recv ping {:?}", String::from_utf8_lossy(p)),
+                        Incoming::Pong(p) => println!("[{who}] recv pong {:?}", String::from_utf8_lossy(p)),
+                        Incoming::Close(code) => println!("[{who}] recv close {code:?}"),
+                        Incoming::End => {}
+                    }
+                    self.flush().await?;
+                    return Ok(incoming);
+                }
+                continue;
+            }
+            match timeout(STEP, self.recv.data()).await? {
+                Some(data) => {
+                    self.input = data?.to_vec();
+                    self.pos = 0;
+                }
+                None => {
+                    println!("[{}] END_STREAM received", self.who);
+                    self.ws.receive_eof()?;
+                    self.flush().await?;
+                    return Ok(Incoming::End);
+                }
+            }
+        }
+    }
+}
+
+fn describe(kind: MessageKind, data: &[u8]) -> String {
+    match kind {
+        MessageKind::Text if data.len() <= 40 => format!("{:?}", String::from_utf8_lossy(data)),
+        _ if data.len() <= 16 => format!("{data:?}"),
+        _ => format!("of {} bytes", data.len()),
+    }
+}
+
+fn print_list(who: &str, what: &str, list: &HeaderList) {
+    println!("[{who}] {what}:");
+    for (name, value) in list {
+        println!("    {name}: {}", String::from_utf8_lossy(value));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server.
+// ---------------------------------------------------------------------------------------------
+
+async fn server(listener: TcpListener) -> Result<(), BoxError> {
+    let (tcp, peer) = listener.accept().await?;
+    println!("[server] TCP connection from {peer}");
+    let mut builder = h2::server::Builder::new();
+    builder.enable_connect_protocol(); // SETTINGS_ENABLE_CONNECT_PROTOCOL = 1
+    let mut connection = builder.handshake::<_, Bytes>(tcp).await?;
+    let (request, mut respond) = timeout(STEP, connection.accept()).await?.ok_or("no request")??;
+    // Keep driving the HTTP/2 connection while the stream is served.
+    tokio::spawn(async move { while connection.accept().await.is_some() {} });
+
+    // The received request as a header list, pseudo-headers first.
+    let mut list = HeaderList::new();
+    list.push(":method", request.method().as_str());
+    if let Some(protocol) = request.extensions().get::<Protocol>() {
+        list.push(":protocol", protocol.as_str());
+    }
+    let uri = request.uri();
+    for (name, value) in [
+        (":scheme", uri.scheme_str()),
+        (":path", uri.path_and_query().map(|p| p.as_str())),
+        (":authority", uri.authority().map(|a| a.as_str())),
+    ] {
+        if let Some(value) = value {
+            list.push(name, value);
+        }
+    }
+    for (name, value) in request.headers() {
+        list.push(name.as_str(), value.as_bytes());
+    }
+    print_list("server", "request", &list);
+
+    let connect = match ExtendedConnect::parse(&list) {
+        Ok(connect) => connect,
+        Err(e) => {
+            println!("[server] refused: {e}");
+            let mut body = respond.send_response(to_h2_response(&error_response(&e))?, false)?;
+            body.send_data(Bytes::from(e.to_string()), true)?;
+            return Ok(());
+        }
+    };
+    let mut accept = H2Accept::new();
+    if let Some(protocol) = connect.select_protocol(&["echo"]) {
+        accept = accept.with_protocol(protocol);
+    }
+    #[cfg(feature = "deflate")]
+    {
+        accept = accept.with_deflate(wsproto::deflate::DeflateConfig::new());
+    }
+    let (response, negotiated) = connect.accept(&accept)?;
+    print_list("server", "response", &response);
+    let send = respond.send_response(to_h2_response(&response)?, false)?;
+    let mut ws = WsStream::new("server", &negotiated, send, request.into_body());
+
+    // Echo every message until the client closes; the Close reply goes out with END_STREAM.
+    loop {
+        match ws.next().await? {
+            Incoming::Message(kind, data) => ws.send(kind, &data).await?,
+            Incoming::End => break,
+            Incoming::Ping(_) | Incoming::Pong(_) | Incoming::Close(_) => {}
+        }
+    }
+    println!("[server] done: {:?}", ws.ws.state());
+    Ok(())
+}
+
+fn to_h2_response(list: &HeaderList) -> Result<Response<()>, BoxError> {
+    let mut builder = Response::builder().status(list.status().ok_or("no :status")?);
+    for (name, value) in list.regular() {
+        builder = builder.header(name, value);
+    }
+    Ok(builder.body(())?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client.
+// ---------------------------------------------------------------------------------------------
+
+async fn client(addr: std::net::SocketAddr) -> Result<(), BoxError> {
+    let tcp = TcpStream::connect(addr).await?;
+    let (send_request, connection) = h2::client::handshake(tcp).await?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            println!("[client] HTTP/2 connection error: {e}");
+        }
+    });
+    let mut send_request = timeout(STEP, send_request.ready()).await??;
+    // RFC 8441 §3: wait for the server's SETTINGS_ENABLE_CONNECT_PROTOCOL.
+    timeout(STEP, async {
+        while !send_request.is_extended_connect_protocol_enabled() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await?;
+    println!("[client] the server enabled extended CONNECT");
+
+    #[allow(unused_mut)]
+    let mut request = ExtendedConnectRequest::from_ws_uri(&format!("ws://{addr}/echo"))?.with_protocol("echo");
+    #[cfg(feature = "deflate")]
+    {
+        request = request.with_deflate(wsproto::deflate::DeflateConfig::new());
+    }
+    let headers = request.headers()?;
+    print_list("client", "request", &headers);
+
+    // The header list as an h2 request: pseudo-headers become method, URI and `:protocol`.
+    let get = |name| headers.get_str(name).ok_or("missing pseudo-header");
+    let uri = format!("{}://{}{}", get(":scheme")?, get(":authority")?, get(":path")?);
+    let mut builder = Request::builder().method(Method::CONNECT).uri(uri).extension(Protocol::from(get(":protocol")?));
+    for (name, value) in headers.regular() {
+        builder = builder.header(name, value);
+    }
+    let (response, send) = send_request.send_request(builder.body(())?, false)?;
+    let (parts, recv) = timeout(STEP, response).await??.into_parts();
+    println!("[client] response status {}", parts.status);
+
+    let negotiated = match request.check_response_parts(parts.status.as_u16(), &parts.headers)? {
+        ConnectOutcome::Accepted(negotiated) => negotiated,
+        ConnectOutcome::Rejected { status } => return Err(format!("rejected with {status}").into()),
+        other => return Err(format!("unexpected outcome {other:?}").into()),
+    };
+    println!("[client] negotiated: protocol {:?}, extensions {:?}", negotiated.protocol, negotiated.extensions);
+    let mut ws = WsStream::new("client", &negotiated, send, recv);
+
+    let big: Vec<u8> = (0..100 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let messages = [
+        (MessageKind::Text, b"Hello over HTTP/2!".to_vec()),
+        (MessageKind::Binary, vec![1, 2, 3, 4]),
+        (MessageKind::Binary, big),
+    ];
+    for (kind, data) in &messages {
+        ws.send(*kind, data).await?;
+        loop {
+            if let Incoming::Message(k, echoed) = ws.next().await? {
+                assert!(k == *kind && echoed == *data, "the echo matches");
+                break;
+            }
+        }
+    }
+    ws.ping(b"are you there?").await?;
+    while !matches!(ws.next().await?, Incoming::Pong(_)) {}
+    ws.close(CloseFrame::new(CloseCode::NORMAL, "done")).await?;
+    while !matches!(ws.next().await?, Incoming::Close(_)) {}
+    // Close handshake done: the client has ended its side (AwaitPeerClose); wait for the
+    // server's END_STREAM.
+    while !matches!(ws.next().await?, Incoming::End) {}
+    println!("[client] done: {:?}", ws.ws.state());
+    Ok(())
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), BoxError> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    println!("HTTP/2 (cleartext, prior knowledge) on {addr}");
+    let server = tokio::spawn(server(listener));
+    let client = timeout(Duration::from_secs(30), client(addr)).await?;
+    let server = timeout(STEP, server).await??;
+    client?;
+    server?;
+    println!("WebSocket over HTTP/2: clean close on both sides");
+    Ok(())
+}

@@ -1,0 +1,196 @@
+//! Timers as inputs: keepalive pings, dead-peer detection, the close-handshake deadline and an
+//! idle timeout. The connection never reads a clock: the caller passes the time in
+//! ([`Connection::set_time`], [`Connection::handle_timeout`]) and asks for the next deadline
+//! ([`Connection::poll_timeout`]). Without timer settings in [`Config`](crate::Config), no
+//! deadline ever exists.
+
+use core::ops::Add;
+use core::time::Duration;
+
+use super::{Connection, State};
+use crate::{ControlPayload, Error};
+
+/// A point in time, as a duration since an epoch the caller picks (for example the moment the
+/// connection started). Only differences matter; it must never go backwards.
+///
+/// ```
+/// use core::time::Duration;
+/// use wsproto::Timestamp;
+/// let t = Timestamp::from_millis(1500);
+/// assert_eq!(t + Duration::from_millis(500), Timestamp::from_millis(2000));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(Duration);
+
+impl Timestamp {
+    /// The epoch.
+    pub const ZERO: Self = Self(Duration::ZERO);
+
+    /// A time `since` the epoch.
+    #[must_use]
+    pub const fn from_duration(since: Duration) -> Self {
+        Self(since)
+    }
+
+    /// A time in milliseconds since the epoch.
+    #[must_use]
+    pub const fn from_millis(ms: u64) -> Self {
+        Self(Duration::from_millis(ms))
+    }
+
+    /// The duration since the epoch.
+    #[must_use]
+    pub const fn as_duration(self) -> Duration {
+        self.0
+    }
+}
+
+impl Add<Duration> for Timestamp {
+    type Output = Self;
+    fn add(self, d: Duration) -> Self {
+        Self(self.0.saturating_add(d))
+    }
+}
+
+/// Which deadline passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Timer {
+    /// A keepalive Ping went unanswered, and nothing else arrived, for
+    /// [`Config::keepalive_timeout`](crate::Config::keepalive_timeout): the peer is presumed
+    /// dead. Nothing is sent; report close code 1006 to the application and drop the transport.
+    KeepAlive,
+    /// No data message went either way for [`Config::idle_timeout`](crate::Config::idle_timeout).
+    /// A Close frame with code 1001 (going away) is queued.
+    Idle,
+    /// The close handshake did not finish within
+    /// [`Config::close_timeout`](crate::Config::close_timeout) of our Close frame: drop the
+    /// transport.
+    CloseHandshake,
+}
+
+/// What the timers remember.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Timers {
+    /// The latest time the caller gave.
+    now: Timestamp,
+    /// When bytes last arrived.
+    last_activity: Timestamp,
+    /// When a data message was last sent or received.
+    last_data: Timestamp,
+    /// When the last keepalive Ping was queued.
+    last_ping: Option<Timestamp>,
+    /// A keepalive Ping was queued and nothing has arrived since.
+    ping_outstanding: bool,
+    /// When our Close frame was sent or queued.
+    close_sent_at: Option<Timestamp>,
+    /// A client gave up waiting for the server to close the transport.
+    pub(super) gave_up: bool,
+}
+
+impl Connection {
+    /// Tells the connection the current time, so that activity is stamped precisely. Adapters
+    /// call it before feeding input; times that go backwards are ignored.
+    pub fn set_time(&mut self, now: Timestamp) {
+        self.timers.now = self.timers.now.max(now);
+    }
+
+    /// The next deadline, or `None` when no timer is running (always `None` without timer
+    /// settings). Call [`handle_timeout`](Self::handle_timeout) when it passes.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        let t = &self.timers;
+        let cfg = &self.config;
+        let mut next: Option<Timestamp> = None;
+        let mut consider = |d: Option<Timestamp>| {
+            if let Some(d) = d {
+                next = Some(next.map_or(d, |n| n.min(d)));
+            }
+        };
+        match self.state() {
+            State::Open | State::ClosingRemote => {
+                if let Some(interval) = cfg.keepalive_interval {
+                    match (t.ping_outstanding, cfg.keepalive_timeout) {
+                        (true, Some(timeout)) => consider(t.last_ping.map(|p| p + timeout)),
+                        _ => consider(Some(t.last_activity.max(t.last_ping.unwrap_or_default()) + interval)),
+                    }
+                } else if let (true, Some(timeout)) = (t.ping_outstanding, cfg.keepalive_timeout) {
+                    consider(t.last_ping.map(|p| p + timeout));
+                }
+                if self.state() == State::Open {
+                    consider(cfg.idle_timeout.map(|i| t.last_data + i));
+                }
+            }
+            State::ClosingLocal => consider(cfg.close_timeout.zip(t.close_sent_at).map(|(c, at)| at + c)),
+            State::Closed if self.transport_action() == super::TransportAction::AwaitPeerClose => {
+                consider(cfg.close_timeout.zip(t.close_sent_at).map(|(c, at)| at + c));
+            }
+            _ => {}
+        }
+        next
+    }
+
+    /// Runs the timers at `now`: queues a keepalive Ping (for
+    /// [`poll_transmit`](Self::poll_transmit)), or fails the connection when a deadline
+    /// passed, or gives up on a peer that does not close the transport.
+    ///
+    /// # Errors
+    /// [`Error::Timeout`] when a deadline passed; the connection has failed and
+    /// [`transport_action`](Self::transport_action) says to close the transport.
+    pub fn handle_timeout(&mut self, now: Timestamp) -> Result<(), Error> {
+        self.set_time(now);
+        if let Some(e) = self.close.failed {
+            return Err(e);
+        }
+        let now = self.timers.now;
+        let cfg = self.config;
+        let close_deadline = cfg.close_timeout.zip(self.timers.close_sent_at).map(|(c, at)| at + c);
+        match self.state() {
+            State::ClosingLocal if close_deadline.is_some_and(|d| now >= d) => {
+                return Err(self.fail(Error::Timeout(Timer::CloseHandshake)));
+            }
+            State::Closed if close_deadline.is_some_and(|d| now >= d) => self.timers.gave_up = true,
+            State::Open | State::ClosingRemote => {
+                if self.state() == State::Open && cfg.idle_timeout.is_some_and(|i| now >= self.timers.last_data + i) {
+                    return Err(self.fail(Error::Timeout(Timer::Idle)));
+                }
+                let t = self.timers;
+                if t.ping_outstanding {
+                    if let (Some(timeout), Some(p)) = (cfg.keepalive_timeout, t.last_ping) {
+                        if now >= p + timeout {
+                            return Err(self.fail(Error::Timeout(Timer::KeepAlive)));
+                        }
+                    }
+                }
+                if let Some(interval) = cfg.keepalive_interval {
+                    let waiting = t.ping_outstanding && cfg.keepalive_timeout.is_some();
+                    let due = t.last_activity.max(t.last_ping.unwrap_or_default()) + interval;
+                    if !waiting && now >= due && !self.close.sent {
+                        self.pending_ping = Some(ControlPayload::EMPTY);
+                        self.timers.last_ping = Some(now);
+                        self.timers.ping_outstanding = true;
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Bytes arrived.
+    pub(super) fn note_activity(&mut self) {
+        self.timers.last_activity = self.timers.now;
+        self.timers.ping_outstanding = false;
+    }
+
+    /// A data message went one way or the other.
+    pub(super) fn note_data(&mut self) {
+        self.timers.last_data = self.timers.now;
+    }
+
+    /// Our Close frame was sent or queued.
+    pub(super) fn mark_close_sent(&mut self) {
+        self.close.sent = true;
+        self.timers.close_sent_at.get_or_insert(self.timers.now);
+    }
+}
