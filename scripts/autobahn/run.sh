@@ -116,7 +116,7 @@ trap 'log "interrupted"; exit 130' INT TERM HUP
 
 start_bg() {  # start_bg LOGFILE TIMEOUT CMD... ; sets BG_PID
     local logfile="$1" t="$2"; shift 2
-    timeout -k 10 "$t" "$@" >"$logfile" 2>&1 </dev/null &
+    timeout -k 10 "$t" "$@" >"$logfile" 2>&1 </dev/null 9>&- &
     BG_PID=$!
     PIDS+=("$BG_PID")
 }
@@ -125,13 +125,17 @@ start_progress() {  # prints the case wstest is on every PROGRESS_INTERVAL secon
     [ "$PROGRESS_INTERVAL" -gt 0 ] 2>/dev/null || return 0
     local total; total=$(wc -l < "$EXPECTED")
     (
+        sp=""
+        trap '[ -n "$sp" ] && kill "$sp" 2>/dev/null; exit 0' TERM
         t0=$(date +%s)
-        while sleep "$PROGRESS_INTERVAL"; do
+        while :; do
+            sleep "$PROGRESS_INTERVAL" & sp=$!
+            wait "$sp"
             last=$(grep -a 'Running test case ID' "$WSTEST_LOG" 2>/dev/null | tail -n 1 | awk '{print $5}')
             n=$(grep -ac 'Running test case ID' "$WSTEST_LOG" 2>/dev/null)
             echo "run.sh: [$(( $(date +%s) - t0 ))s] case ${last:--} ($n/$total started)" >&2
         done
-    ) &
+    ) 9>&- &
     PROGRESS_PID=$!
 }
 stop_progress() { [ -n "$PROGRESS_PID" ] && kill "$PROGRESS_PID" 2>/dev/null; wait "$PROGRESS_PID" 2>/dev/null; PROGRESS_PID=""; }

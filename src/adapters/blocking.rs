@@ -202,7 +202,12 @@ impl<S: Read + Write> WebSocket<S> {
         let ready = loop {
             self.conn.set_time(self.now());
             let next = self.inbox.next(&mut self.conn);
-            self.flush_replies()?;
+            match self.flush_replies() {
+                // A peer that closed the transport right after its Close frame cannot take our
+                // reply; the close handshake is over all the same.
+                Err(WsError::Io(_)) if self.conn.state() == State::Closed => {}
+                other => other?,
+            }
             match next {
                 Ok(Some(ready)) => break ready,
                 Ok(None) => {}
@@ -228,6 +233,8 @@ impl<S: Read + Write> WebSocket<S> {
                     result?;
                     continue;
                 }
+                // After the close handshake a reset transport is just the end.
+                Err(_) if self.conn.state() == State::Closed => return Err(WsError::Closed),
                 Err(e) => return Err(e.into()),
             };
             if n == 0 {

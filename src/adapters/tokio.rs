@@ -337,7 +337,12 @@ impl<S: AsyncRead + AsyncWrite> WsReader<S> {
                     Err(e) => Some(e),
                 };
                 if replies {
-                    flush(&self.shared, &self.writer).await?;
+                    match flush(&self.shared, &self.writer).await {
+                        // A peer that closed the transport right after its Close frame cannot
+                        // take our reply; the close handshake is over all the same.
+                        Err(WsError::Io(_)) if lock(&self.shared).conn.state() == State::Closed => {}
+                        other => other?,
+                    }
                 }
                 if let Some(e) = failed {
                     return Err(e.into());
@@ -357,6 +362,14 @@ impl<S: AsyncRead + AsyncWrite> WsReader<S> {
                 s.conn.poll_timeout().map(|t| s.epoch + t.as_duration())
             };
             let read = self.half.read(self.inbox.free_space());
+            let read = async {
+                match read.await {
+                    Ok(n) => Ok(n),
+                    // After the close handshake a reset transport is just the end.
+                    Err(_) if lock(&self.shared).conn.state() == State::Closed => Ok(0),
+                    Err(e) => Err(e),
+                }
+            };
             let n = match deadline {
                 None => read.await?,
                 // The timers (keepalive, close and idle deadlines; only when configured) run on
