@@ -120,3 +120,45 @@ fn empty_compressed_payload_is_an_empty_message() {
     }
     assert_eq!(messages, [b"".to_vec(), b"Hello".to_vec()]);
 }
+
+/// Drives `receive_into` over `reads` (calling again with no input while `has_pending_data`),
+/// returning the data handed out and the error, if any.
+fn drive(conn: &mut Connection, reads: &[&[u8]], scratch: &mut [u8]) -> (Vec<u8>, Option<wsproto::Error>) {
+    let mut data = Vec::new();
+    for read in reads {
+        let mut input = read.to_vec();
+        let mut pos = 0;
+        loop {
+            let r = match conn.receive_into(&mut input[pos..], scratch) {
+                Ok(r) => r,
+                Err(e) => return (data, Some(e)),
+            };
+            pos += r.consumed;
+            match r.event {
+                Some(Event::Data { data: d, .. }) => data.extend_from_slice(d),
+                Some(e) => panic!("{e:?}"),
+                None if conn.has_pending_data() => {}
+                None => break,
+            }
+        }
+    }
+    (data, None)
+}
+
+/// Fuzzer find (fuzz/regressions/frame_decode/deflate-output-held-in-inflater): with a tiny
+/// scratch buffer, output that zlib holds after the buffer filled must come out without new
+/// input, so that any split of the input gives the same result.
+#[test]
+fn output_held_in_the_inflater_comes_out_without_new_input() {
+    let frame: &[u8] = &[0xc1, 0x9c, 0xfe, 0xff, 0x0e, 0x00, 0xf5, 0x75, 0x6b, 0x01, 0xdc, 0x00, 0x00];
+    let pmd = PerMessageDeflate::new(DeflateParams::DEFAULT, &DeflateConfig::new());
+    let mut results = Vec::new();
+    for reads in [vec![frame], vec![&frame[..4], &frame[4..12], &frame[12..]], frame.chunks(1).collect()] {
+        let mut server = Connection::new(Role::Server, Config::new()).with_deflate(pmd);
+        let mut scratch = [0u8; 7];
+        results.push(drive(&mut server, &reads, &mut scratch));
+    }
+    assert_eq!(results[0], results[1]);
+    assert_eq!(results[0], results[2]);
+    assert!(matches!(results[0].1, Some(wsproto::Error::InvalidUtf8 { offset: 7 })), "{:?}", results[0]);
+}

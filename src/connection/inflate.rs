@@ -25,45 +25,55 @@ impl Connection {
     ) -> Result<(usize, Option<Step>), Error> {
         let Some(codec) = self.deflate.as_mut() else { unreachable!("compressed messages need deflate") };
         let mut produced = 0;
-        if !self.recv.draining {
-            let Some(frame) = self.recv.frame.as_mut() else { unreachable!("a data frame is in progress") };
-            let avail = (input.len() - pos).min(usize::try_from(frame.remaining).unwrap_or(usize::MAX));
-            let chunk = &mut input[pos..pos + avail];
-            let mut used = 0;
-            while used < avail && produced < scratch.len() {
-                // Unmask only about as much as the space left in `scratch` can take: unmasking
-                // all the input, then masking back what the inflater left, would cost the whole
-                // input on every call (quadratic in the frame size).
-                let end = match frame.mask {
-                    Some(_) => avail.min(used + (scratch.len() - produced).saturating_add(UNMASK_SLACK)),
-                    None => avail,
-                };
-                let piece = &mut chunk[used..end];
-                let at = frame.offset as usize + used;
-                if let Some(key) = frame.mask {
-                    apply_mask(piece, key, at);
+        if self.recv.held && !self.recv.draining {
+            // The last call filled the scratch buffer: the inflater may hold output that needs
+            // no more input. Hand that out first (it comes before anything read later).
+            let r = codec.inflater.inflate(&[], scratch)?;
+            produced = r.produced;
+        }
+        if !self.recv.draining && produced < scratch.len() {
+            if let Some(frame) = self.recv.frame.as_mut() {
+                let avail = (input.len() - pos).min(usize::try_from(frame.remaining).unwrap_or(usize::MAX));
+                let chunk = &mut input[pos..pos + avail];
+                let mut used = 0;
+                while used < avail && produced < scratch.len() {
+                    // Unmask only about as much as the space left in `scratch` can take:
+                    // unmasking all the input, then masking back what the inflater left, would
+                    // cost the whole input on every call (quadratic in the frame size).
+                    let end = match frame.mask {
+                        Some(_) => avail.min(used + (scratch.len() - produced).saturating_add(UNMASK_SLACK)),
+                        None => avail,
+                    };
+                    let piece = &mut chunk[used..end];
+                    let at = frame.offset as usize + used;
+                    if let Some(key) = frame.mask {
+                        apply_mask(piece, key, at);
+                    }
+                    let r = codec.inflater.inflate(piece, &mut scratch[produced..])?;
+                    if let Some(key) = frame.mask {
+                        // Bytes the inflater did not take stay in the input, masked again, for
+                        // the next call to unmask.
+                        apply_mask(&mut piece[r.consumed..], key, at + r.consumed);
+                    }
+                    if r.consumed == 0 && r.produced == 0 {
+                        return Err(STUCK.into());
+                    }
+                    used += r.consumed;
+                    produced += r.produced;
                 }
-                let r = codec.inflater.inflate(piece, &mut scratch[produced..])?;
-                if let Some(key) = frame.mask {
-                    // Bytes the inflater did not take stay in the input, masked again, for the
-                    // next call to unmask.
-                    apply_mask(&mut piece[r.consumed..], key, at + r.consumed);
+                pos += used;
+                frame.remaining -= used as u64;
+                frame.offset += used as u64;
+                if frame.remaining == 0 {
+                    let fin = frame.fin;
+                    self.recv.frame = None;
+                    self.recv.draining = fin;
                 }
-                if r.consumed == 0 && r.produced == 0 {
-                    return Err(STUCK.into());
-                }
-                used += r.consumed;
-                produced += r.produced;
-            }
-            pos += used;
-            frame.remaining -= used as u64;
-            frame.offset += used as u64;
-            if frame.remaining == 0 {
-                let fin = frame.fin;
-                self.recv.frame = None;
-                self.recv.draining = fin;
             }
         }
+        // A full scratch buffer may leave output inside the inflater (the drain after the last
+        // frame handles its own).
+        self.recv.held = !self.recv.draining && produced == scratch.len();
         let mut last = false;
         if self.recv.draining {
             let Some(msg) = self.recv.message.as_mut() else { unreachable!("a message is in progress") };
@@ -98,6 +108,7 @@ impl Connection {
         self.check_piece(&scratch[..produced], last)?;
         if last {
             self.recv.draining = false;
+            self.recv.held = false;
             codec_end_message(self);
         }
         Ok((pos, Some(self.piece(Source::Scratch, 0, produced, pos, last))))

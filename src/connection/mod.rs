@@ -183,14 +183,14 @@ impl Connection {
         self.close.failed
     }
 
-    /// Whether received data is still waiting to be handed out without any new input: the end
-    /// of a compressed message whose inflated bytes did not fit in the last scratch buffer.
+    /// Whether received data may still be waiting to be handed out without any new input:
+    /// inflated bytes of a compressed message that did not fit in the last scratch buffer.
     /// Keep calling [`receive_into`](Self::receive_into) (with empty input if need be) while
     /// this is true.
     #[must_use]
     pub fn has_pending_data(&self) -> bool {
         #[cfg(feature = "deflate")]
-        return self.recv.draining && self.close.failed.is_none();
+        return (self.recv.draining || self.recv.held) && self.close.failed.is_none();
         #[cfg(not(feature = "deflate"))]
         false
     }

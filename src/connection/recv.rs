@@ -18,6 +18,9 @@ pub(super) struct RecvState {
     /// The last frame of a compressed message has been read; its inflated end is still due.
     #[cfg(feature = "deflate")]
     pub(super) draining: bool,
+    /// The last inflate step filled the scratch buffer: output may wait inside the inflater.
+    #[cfg(feature = "deflate")]
+    pub(super) held: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -176,6 +179,17 @@ impl Connection {
             #[cfg(feature = "deflate")]
             if self.recv.draining {
                 return self.step_compressed(input, pos, scratch).map(|(_, step)| step.unwrap_or(Step::NeedMore));
+            }
+            #[cfg(feature = "deflate")]
+            if self.recv.held {
+                // Inflated output left from the last call comes before anything read later.
+                let (next, step) = self.step_compressed(input, pos, scratch)?;
+                pos = next;
+                match step {
+                    Some(step) => return Ok(step),
+                    None if self.recv.frame.is_none() => continue,
+                    None => return Ok(Step::NeedMore),
+                }
             }
             if self.recv.frame.is_none() {
                 let Some(used) = self.read_header(&input[pos..])? else {
