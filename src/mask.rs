@@ -30,9 +30,22 @@ pub fn apply_mask(data: &mut [u8], key: [u8; 4], offset: usize) {
             lane.copy_from_slice(&(v ^ word).to_ne_bytes());
         }
     }
-    // The tail starts at a multiple of 32, so the key phase is unchanged.
-    for (i, b) in blocks.into_remainder().iter_mut().enumerate() {
-        *b ^= key[i & 3];
+    // The tail starts at a multiple of 32, so the key phase is unchanged; so do its 8- and
+    // 4-byte pieces.
+    let mut lanes = blocks.into_remainder().chunks_exact_mut(8);
+    for lane in &mut lanes {
+        let v = u64::from_ne_bytes([lane[0], lane[1], lane[2], lane[3], lane[4], lane[5], lane[6], lane[7]]);
+        lane.copy_from_slice(&(v ^ word).to_ne_bytes());
+    }
+    let mut rest = lanes.into_remainder();
+    if rest.len() >= 4 {
+        let (four, tail) = rest.split_at_mut(4);
+        let v = u32::from_ne_bytes([four[0], four[1], four[2], four[3]]) ^ u32::from_ne_bytes(key);
+        four.copy_from_slice(&v.to_ne_bytes());
+        rest = tail;
+    }
+    for (b, k) in rest.iter_mut().zip(key) {
+        *b ^= k;
     }
 }
 

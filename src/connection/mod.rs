@@ -145,6 +145,7 @@ impl Connection {
     }
 
     /// Whether received messages may be compressed.
+    #[inline]
     fn compression_enabled(&self) -> bool {
         #[cfg(feature = "deflate")]
         return self.deflate.is_some();

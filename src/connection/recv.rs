@@ -105,6 +105,7 @@ impl Connection {
     /// A fatal [`Error`] when the peer breaks the protocol or a limit. The Close frame that
     /// answers it is queued for [`poll_transmit`](Self::poll_transmit), and every later call
     /// returns the same error.
+    #[inline]
     pub fn receive<'b>(&mut self, input: &'b mut [u8]) -> Result<Received<'b>, Error> {
         #[cfg(feature = "deflate")]
         if self.deflate.is_some() && self.close.failed.is_none() {
@@ -123,7 +124,77 @@ impl Connection {
     /// # Errors
     /// As for [`receive`](Self::receive); [`Misuse::ScratchRequired`](crate::Misuse::ScratchRequired)
     /// (nothing consumed) when permessage-deflate is in force and `scratch` is empty.
+    #[inline]
     pub fn receive_into<'b>(&mut self, input: &'b mut [u8], scratch: &'b mut [u8]) -> Result<Received<'b>, Error> {
+        if let Some((consumed, start, kind)) = self.whole_frame(input) {
+            let data = &input[start..consumed];
+            return Ok(Received { consumed, event: Some(Event::Data { kind, data, first: true, last: true }) });
+        }
+        self.receive_general(input, scratch)
+    }
+
+    /// The fast path: nothing in progress and a whole unfragmented data frame at the front of
+    /// `input`, which breaks no rule. Unmasks and validates it and returns (consumed, payload
+    /// start, kind); anything else (including every violation) is left to the general path.
+    #[inline]
+    fn whole_frame(&mut self, input: &mut [u8]) -> Option<(usize, usize, MessageKind)> {
+        if self.close.failed.is_some()
+            || self.close.received
+            || self.recv.frame.is_some()
+            || self.recv.message.is_some()
+            || self.recv.header_len != 0
+            || self.compression_enabled()
+        {
+            return None;
+        }
+        let [b0, b1, ..] = *input else { return None };
+        let kind = match b0 {
+            0x81 => MessageKind::Text,
+            0x82 => MessageKind::Binary,
+            _ => return None,
+        };
+        let masked = b1 & 0x80 != 0;
+        if masked != (self.role == Role::Server) {
+            return None;
+        }
+        let (len, mut head) = match b1 & 0x7f {
+            126 => match input.get(2..4) {
+                Some(&[a, b]) if u16::from_be_bytes([a, b]) >= 126 => (usize::from(u16::from_be_bytes([a, b])), 4),
+                _ => return None,
+            },
+            127 => return None,
+            n => (usize::from(n), 2),
+        };
+        let key = if masked {
+            let Some(&[a, b, c, d]) = input.get(head..head + 4) else { return None };
+            head += 4;
+            Some([a, b, c, d])
+        } else {
+            None
+        };
+        let end = head + len;
+        if end > input.len() || len as u64 > self.config.max_frame_payload || len as u64 > self.config.max_message_size
+        {
+            return None;
+        }
+        let payload = &mut input[head..end];
+        if let Some(key) = key {
+            apply_mask(payload, key, 0);
+        }
+        if kind == MessageKind::Text && simdutf8::basic::from_utf8(payload).is_err() {
+            // Put the bytes back as they came: the general path finds the exact error offset.
+            if let Some(key) = key {
+                apply_mask(payload, key, 0);
+            }
+            return None;
+        }
+        self.note_activity();
+        self.note_data();
+        Some((end, head, kind))
+    }
+
+    #[inline(never)]
+    fn receive_general<'b>(&mut self, input: &'b mut [u8], scratch: &'b mut [u8]) -> Result<Received<'b>, Error> {
         if let Some(e) = self.close.failed {
             return Err(e);
         }

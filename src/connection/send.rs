@@ -243,8 +243,8 @@ impl Connection {
     /// Writes `data` as frames of at most `max_outgoing_frame` bytes; `rsv` goes on the first.
     fn write_data_frames(&mut self, out: &mut impl OutBuf, opcode: OpCode, fin: bool, rsv: u8, data: &[u8]) {
         let max = self.config.max_outgoing_frame.max(1);
-        if data.is_empty() {
-            self.write_frame_rsv(out, opcode, fin, rsv, &[]);
+        if data.len() <= max {
+            self.write_frame_rsv(out, opcode, fin, rsv, data);
             return;
         }
         let mut chunks = data.chunks(max).peekable();
@@ -356,8 +356,9 @@ impl Connection {
     fn data_len(&self, len: usize) -> usize {
         let mask = if self.role.masks_outgoing() { 4 } else { 0 };
         let max = self.config.max_outgoing_frame.max(1);
-        if len == 0 {
-            return 2 + mask;
+        if len <= max {
+            // One frame (the common case): no division.
+            return len + length_field_len(len) + mask;
         }
         let full = len / max;
         let rest = len % max;

@@ -88,7 +88,10 @@ pub fn decode_header(buf: &[u8]) -> Result<HeaderStatus, ProtocolViolation> {
     };
     let mask = if masked {
         let m = 2 + ext;
-        Some([buf[m], buf[m + 1], buf[m + 2], buf[m + 3]])
+        match buf.get(m..m + 4) {
+            Some(&[a, b, c, d]) => Some([a, b, c, d]),
+            _ => None,
+        }
     } else {
         None
     };
