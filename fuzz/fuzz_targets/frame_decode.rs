@@ -156,21 +156,10 @@ fn check_connection(sel: u8, stream: &[u8]) {
         whole.outcome.error,
         split.outcome.error
     );
-    if whole.outcome.error.is_some() == split.outcome.error.is_some() {
-        assert_eq!(whole.state, split.state);
-    }
+    assert_eq!(whole.state, split.state);
     if whole.outcome.error.is_none() {
-        let (a, b) = (&whole.outcome.asm.partial, &split.outcome.asm.partial);
-        if deflate {
-            // Inflated bytes of an unfinished message may wait inside the inflater for more
-            // input, and how many depends on the reads: one must extend the other.
-            if let (Some((ka, a)), Some((kb, b))) = (a, b) {
-                assert_eq!(ka, kb);
-                let n = a.len().min(b.len());
-                assert_eq!(a[..n], b[..n], "the split changed the bytes of a partial message");
-            }
-        } else {
-            assert_eq!(a, b, "the split changed a partial message");
-        }
+        // Everything that can be inflated from the input is handed out, whatever the reads
+        // (see `fuzz/regressions/README.md` for when it was not).
+        assert_eq!(whole.outcome.asm.partial, split.outcome.asm.partial, "the split changed a partial message");
     }
 }
