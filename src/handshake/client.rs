@@ -423,47 +423,69 @@ impl ClientHandshake {
         if trim_ows(accept) != self.accept.as_bytes() {
             return Err(HandshakeError::AcceptMismatch);
         }
-        let protocol = match single(h, "Sec-WebSocket-Protocol")? {
-            None => None,
-            Some(value) => {
-                let value = trim_ows(value);
-                if !is_token(value) {
-                    return Err(HandshakeError::InvalidProtocols);
-                }
-                let offered = self.protocols.iter().find(|p| p.as_bytes() == value);
-                Some(offered.ok_or(HandshakeError::UnofferedProtocol)?.clone())
-            }
-        };
-        let extensions = parse_extensions(h.get_all("Sec-WebSocket-Extensions"))?;
-        for (i, ext) in extensions.iter().enumerate() {
-            let offered = self.extensions.iter().any(|o| o.is(&ext.name));
-            let repeated = extensions.iter().take(i).any(|e| e.is(&ext.name));
-            if !offered || repeated {
-                return Err(HandshakeError::UnofferedExtension);
-            }
-        }
-        #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
-        let mut negotiated = Negotiated {
-            role: Role::Client,
-            protocol,
-            extensions,
-            reserved_bits: 0,
-            #[cfg(feature = "deflate")]
-            deflate: None,
-        };
         #[cfg(feature = "deflate")]
-        if let Some(config) = &self.deflate {
-            let name = crate::deflate::PERMESSAGE_DEFLATE;
-            if let Some(response) = negotiated.extensions.iter().find(|e| e.is(name)) {
-                negotiated.deflate = Some(config.accept_response(response)?);
-                negotiated.reserved_bits |= super::RSV1;
-            }
-        }
-        Ok(negotiated)
+        let deflate = self.deflate.as_ref();
+        #[cfg(not(feature = "deflate"))]
+        let deflate = None;
+        let names = ("Sec-WebSocket-Protocol", "Sec-WebSocket-Extensions");
+        negotiate_response(h, names, &self.protocols, &self.extensions, deflate)
     }
 }
 
 /// The value of a header that may appear at most once.
+/// What a client's offer became in a server's accepting response (HTTP/1.1 101 or the 2xx of an
+/// extended CONNECT): the selected subprotocol must have been offered, each accepted extension
+/// offered and accepted once, and permessage-deflate's parameters must fit our offer. `names`
+/// are the protocol and extension header names, as the caller spells them in errors.
+pub(crate) fn negotiate_response(
+    h: &Headers,
+    names: (&'static str, &'static str),
+    protocols: &[String],
+    offered: &[ExtensionOffer],
+    #[cfg(feature = "deflate")] deflate: Option<&crate::deflate::DeflateConfig>,
+    #[cfg(not(feature = "deflate"))] deflate: Option<&core::convert::Infallible>,
+) -> Result<Negotiated, HandshakeError> {
+    let protocol = match single(h, names.0)? {
+        None => None,
+        Some(value) => {
+            let value = trim_ows(value);
+            if !is_token(value) {
+                return Err(HandshakeError::InvalidProtocols);
+            }
+            let offered = protocols.iter().find(|p| p.as_bytes() == value);
+            Some(offered.ok_or(HandshakeError::UnofferedProtocol)?.clone())
+        }
+    };
+    let extensions = parse_extensions(h.get_all(names.1))?;
+    for (i, ext) in extensions.iter().enumerate() {
+        let was_offered = offered.iter().any(|o| o.is(&ext.name));
+        let repeated = extensions.iter().take(i).any(|e| e.is(&ext.name));
+        if !was_offered || repeated {
+            return Err(HandshakeError::UnofferedExtension);
+        }
+    }
+    #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
+    let mut negotiated = Negotiated {
+        role: Role::Client,
+        protocol,
+        extensions,
+        reserved_bits: 0,
+        #[cfg(feature = "deflate")]
+        deflate: None,
+    };
+    #[cfg(feature = "deflate")]
+    if let Some(config) = deflate {
+        let name = crate::deflate::PERMESSAGE_DEFLATE;
+        if let Some(response) = negotiated.extensions.iter().find(|e| e.is(name)) {
+            negotiated.deflate = Some(config.accept_response(response)?);
+            negotiated.reserved_bits |= super::RSV1;
+        }
+    }
+    #[cfg(not(feature = "deflate"))]
+    let _ = deflate;
+    Ok(negotiated)
+}
+
 pub(crate) fn single<'a>(h: &'a Headers, name: &'static str) -> Result<Option<&'a [u8]>, HandshakeError> {
     let mut all = h.get_all(name);
     let first = all.next();

@@ -718,43 +718,13 @@ impl ExtendedConnectRequest {
         if status >= 300 {
             return Ok(ConnectOutcome::Rejected { status });
         }
-        let protocol = match single(h, "sec-websocket-protocol")? {
-            None => None,
-            Some(value) => {
-                let value = trim_ows(value);
-                if !is_token(value) {
-                    return Err(HandshakeError::InvalidProtocols);
-                }
-                let offered = self.protocols.iter().find(|p| p.as_bytes() == value);
-                Some(offered.ok_or(HandshakeError::UnofferedProtocol)?.clone())
-            }
-        };
-        let extensions = parse_extensions(h.get_all("sec-websocket-extensions"))?;
-        for (i, ext) in extensions.iter().enumerate() {
-            let offered = self.extensions.iter().any(|o| o.is(&ext.name));
-            let repeated = extensions.iter().take(i).any(|e| e.is(&ext.name));
-            if !offered || repeated {
-                return Err(HandshakeError::UnofferedExtension);
-            }
-        }
-        #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
-        let mut negotiated = Negotiated {
-            role: Role::Client,
-            protocol,
-            extensions,
-            reserved_bits: 0,
-            #[cfg(feature = "deflate")]
-            deflate: None,
-        };
         #[cfg(feature = "deflate")]
-        if let Some(config) = &self.deflate {
-            let name = crate::deflate::PERMESSAGE_DEFLATE;
-            if let Some(response) = negotiated.extensions.iter().find(|e| e.is(name)) {
-                negotiated.deflate = Some(config.accept_response(response)?);
-                negotiated.reserved_bits |= super::RSV1;
-            }
-        }
-        Ok(ConnectOutcome::Accepted(negotiated))
+        let deflate = self.deflate.as_ref();
+        #[cfg(not(feature = "deflate"))]
+        let deflate = None;
+        let names = ("sec-websocket-protocol", "sec-websocket-extensions");
+        super::client::negotiate_response(h, names, &self.protocols, &self.extensions, deflate)
+            .map(ConnectOutcome::Accepted)
     }
 }
 
