@@ -4,7 +4,6 @@ use alloc::vec::Vec;
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
-use crate::ProtocolViolation;
 
 /// The four bytes a sync flush ends with, removed from each compressed message on the wire
 /// and put back before inflating (RFC 7692 §7.2.1, §7.2.2).
@@ -123,6 +122,10 @@ pub(crate) struct Inflated {
     pub(crate) produced: usize,
     /// The deflate stream ended (a block with BFINAL set): nothing more comes out of it.
     pub(crate) stream_end: bool,
+    /// The input is not valid DEFLATE data. `consumed` and `produced` still count what came
+    /// before the fault, so the caller can check that output first and report faults in the
+    /// order of the stream, whatever the read split.
+    pub(crate) corrupt: bool,
 }
 
 /// Inflates incoming compressed messages.
@@ -152,22 +155,19 @@ impl Inflater {
     }
 
     /// Inflates from `input` into `out`.
-    pub(crate) fn inflate(&mut self, input: &[u8], out: &mut [u8]) -> Result<Inflated, ProtocolViolation> {
+    pub(crate) fn inflate(&mut self, input: &[u8], out: &mut [u8]) -> Inflated {
         if self.ended {
             // Bytes after a final block belong to no stream; the trailer may follow it.
-            return Ok(Inflated { consumed: input.len(), produced: 0, stream_end: true });
+            return Inflated { consumed: input.len(), produced: 0, stream_end: true, corrupt: false };
         }
         let (in0, out0) = (self.decompress.total_in(), self.decompress.total_out());
-        let status = self
-            .decompress
-            .decompress(input, out, FlushDecompress::Sync)
-            .map_err(|_| ProtocolViolation::Extension("invalid compressed data"))?;
+        let status = self.decompress.decompress(input, out, FlushDecompress::Sync);
         let consumed = (self.decompress.total_in() - in0) as usize;
         let produced = (self.decompress.total_out() - out0) as usize;
-        if status == Status::StreamEnd {
+        if matches!(status, Ok(Status::StreamEnd)) {
             self.ended = true;
         }
-        Ok(Inflated { consumed, produced, stream_end: self.ended })
+        Inflated { consumed, produced, stream_end: self.ended, corrupt: status.is_err() }
     }
 
     /// A message ended: reset the context when the peer does not keep it, or when its stream

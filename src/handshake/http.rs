@@ -231,6 +231,13 @@ impl HeadBuffer {
         let before = self.buf.len();
         let room = self.limit.saturating_sub(before);
         let taken = bytes.get(..room.min(bytes.len())).unwrap_or_default();
+        let need = before + taken.len();
+        if need > self.buf.capacity() {
+            // Grow by doubling, but never past the limit: a head read byte by byte holds at
+            // most `limit` bytes of capacity, not the next power of two above it.
+            let target = need.max(self.buf.capacity() * 2).max(256).min(self.limit);
+            self.buf.reserve_exact(target - before);
+        }
         self.buf.extend_from_slice(taken);
         (before, taken.contains(&b'\n') || self.is_full())
     }
@@ -378,6 +385,22 @@ mod tests {
         b.clear();
         assert!(!b.is_full());
         assert_eq!(b.limit(), 4);
+    }
+
+    #[test]
+    fn head_buffer_capacity_never_exceeds_the_limit() {
+        for limit in [1, 255, 256, 257, 5000, 8192, 16 * 1024 + 1] {
+            let mut b = HeadBuffer::new(limit);
+            for _ in 0..limit + 10 {
+                b.push(b"x");
+                assert!(b.buf.capacity() <= limit, "limit {limit}: {}", b.buf.capacity());
+            }
+            assert_eq!(b.bytes().len(), limit);
+        }
+        let mut b = HeadBuffer::new(1000);
+        b.push(&[b'y'; 600]);
+        b.push(&[b'y'; 600]);
+        assert_eq!(b.buf.capacity(), 1000);
     }
 
     #[test]
