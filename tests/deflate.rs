@@ -7,12 +7,14 @@
 //! The wire is checked with an independent decoder (flate2 directly, with the sender's
 //! negotiated window), so compressed data that only *our* inflater could read would fail.
 
+mod common;
+
+use common::deflate::{TRAILER, deflate_sync};
+use common::{Ev, Fed, KEY, Logical, Rng, frame, logical, parse_frames};
 use proptest::prelude::*;
 use wsproto::deflate::{DeflateConfig, DeflateParams, PerMessageDeflate};
 use wsproto::{Config, Connection, Error, Event, KeySource, MessageKind, Misuse, ProtocolViolation, Role, SliceBuf};
 
-const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
-const TRAILER: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 const FIN: u8 = 0x80;
 const RSV1: u8 = 0x40;
 
@@ -38,38 +40,6 @@ fn pair() -> (Connection, Connection) {
     (client_with(pmd, Config::new()), server_with(pmd, Config::new()))
 }
 
-/// An owned copy of an [`Event`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Ev {
-    Data { kind: MessageKind, data: Vec<u8>, first: bool, last: bool },
-    Ping(Vec<u8>),
-    Pong(Vec<u8>),
-    Close(Option<u16>),
-}
-
-/// What feeding produced.
-#[derive(Debug, Default)]
-struct Fed {
-    events: Vec<Ev>,
-    error: Option<Error>,
-    consumed: usize,
-}
-
-impl Fed {
-    #[track_caller]
-    fn ok(self) -> Vec<Ev> {
-        if let Some(e) = self.error {
-            panic!("unexpected error {e:?} after {:?}", self.events);
-        }
-        self.events
-    }
-
-    #[track_caller]
-    fn err(&self) -> Error {
-        self.error.unwrap_or_else(|| panic!("expected an error, got {:?}", self.events))
-    }
-}
-
 /// Feeds all of `input` through `receive_into` until everything is consumed (returns `true`) or
 /// an error (recorded in `fed`, returns `false`).
 fn feed(conn: &mut Connection, input: &mut [u8], scratch: &mut [u8], fed: &mut Fed) -> bool {
@@ -86,18 +56,12 @@ fn feed(conn: &mut Connection, input: &mut [u8], scratch: &mut [u8], fed: &mut F
                     assert!(!conn.has_pending_data(), "nothing may wait once the input is used up");
                     return true;
                 };
-                fed.events.push(match event {
-                    Event::Data { kind, data, first, last } => {
-                        // An event that neither consumes input, hands out data nor ends the
-                        // message would let a receive loop spin.
-                        assert!(r.consumed > 0 || !data.is_empty() || last, "an event without progress");
-                        Ev::Data { kind, data: data.to_vec(), first, last }
-                    }
-                    Event::Ping(p) => Ev::Ping(p.as_bytes().to_vec()),
-                    Event::Pong(p) => Ev::Pong(p.as_bytes().to_vec()),
-                    Event::Close(c) => Ev::Close(c.code().map(|c| c.0)),
-                    other => panic!("unknown event {other:?}"),
-                });
+                if let Event::Data { data, last, .. } = event {
+                    // An event that neither consumes input, hands out data nor ends the
+                    // message would let a receive loop spin.
+                    assert!(r.consumed > 0 || !data.is_empty() || last, "an event without progress");
+                }
+                fed.events.push(Ev::from_event(&event));
             }
             Err(e) => {
                 fed.error = Some(e);
@@ -137,121 +101,8 @@ fn feed_split(conn: &mut Connection, bytes: &[u8], cut: usize, scratch_len: usiz
     fed
 }
 
-/// A whole message or a control frame.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Logical {
-    Message(MessageKind, Vec<u8>),
-    Ping(Vec<u8>),
-    Pong(Vec<u8>),
-    Close(Option<u16>),
-}
-
-/// Joins data pieces into messages, checking the first/last markers and the kind.
-#[track_caller]
-fn logical(events: &[Ev]) -> Vec<Logical> {
-    let mut out = Vec::new();
-    let mut open: Option<(MessageKind, Vec<u8>)> = None;
-    for e in events {
-        match e {
-            Ev::Data { kind, data, first, last } => {
-                match (&mut open, first) {
-                    (None, true) => open = Some((*kind, data.clone())),
-                    (Some((k, buf)), false) => {
-                        assert_eq!(k, kind, "kind changed inside a message");
-                        buf.extend_from_slice(data);
-                    }
-                    (None, false) => panic!("a piece without a first piece"),
-                    (Some(_), true) => panic!("a first piece inside an open message"),
-                }
-                if *last {
-                    let (k, buf) = open.take().unwrap();
-                    out.push(Logical::Message(k, buf));
-                }
-            }
-            Ev::Ping(p) => out.push(Logical::Ping(p.clone())),
-            Ev::Pong(p) => out.push(Logical::Pong(p.clone())),
-            Ev::Close(c) => out.push(Logical::Close(*c)),
-        }
-    }
-    assert!(open.is_none(), "a message was left open");
-    out
-}
-
 fn text(s: &str) -> Logical {
     Logical::Message(MessageKind::Text, s.as_bytes().to_vec())
-}
-
-/// One frame: `b0` is the first header byte (FIN, RSV, opcode); masked with `mask` if given.
-fn frame(b0: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
-    let mut out = vec![b0];
-    let m = if mask.is_some() { 0x80 } else { 0 };
-    match payload.len() {
-        n @ 0..=125 => out.push(m | n as u8),
-        n @ 126..=0xffff => {
-            out.push(m | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(m | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    match mask {
-        Some(key) => {
-            out.extend_from_slice(&key);
-            out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-        }
-        None => out.extend_from_slice(payload),
-    }
-    out
-}
-
-/// A frame as found on the wire, unmasked.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct RawFrame {
-    fin: bool,
-    rsv: u8,
-    opcode: u8,
-    masked: bool,
-    payload: Vec<u8>,
-}
-
-/// Splits a wire into frames (an independent decoder, not the crate's).
-fn parse_frames(mut wire: &[u8]) -> Vec<RawFrame> {
-    let mut out = Vec::new();
-    while !wire.is_empty() {
-        let (b0, b1) = (wire[0], wire[1]);
-        let mut at = 2;
-        let len = match b1 & 0x7f {
-            126 => {
-                at += 2;
-                u64::from(u16::from_be_bytes([wire[2], wire[3]]))
-            }
-            127 => {
-                at += 8;
-                u64::from_be_bytes(wire[2..10].try_into().unwrap())
-            }
-            n => u64::from(n),
-        } as usize;
-        let mask = (b1 & 0x80 != 0).then(|| {
-            let key: [u8; 4] = wire[at..at + 4].try_into().unwrap();
-            at += 4;
-            key
-        });
-        let mut payload = wire[at..at + len].to_vec();
-        if let Some(key) = mask {
-            payload.iter_mut().enumerate().for_each(|(i, b)| *b ^= key[i % 4]);
-        }
-        out.push(RawFrame {
-            fin: b0 & 0x80 != 0,
-            rsv: (b0 >> 4) & 7,
-            opcode: b0 & 0x0f,
-            masked: mask.is_some(),
-            payload,
-        });
-        wire = &wire[at + len..];
-    }
-    out
 }
 
 /// Rebuilds unmasked frames as masked ones (what a client sends).
@@ -265,18 +116,8 @@ fn masked(wire: &[u8]) -> Vec<u8> {
 /// Raw DEFLATE of `data` with a fresh context and a sync flush, trailer removed (what a peer
 /// sends for one message).
 fn deflate_raw(data: &[u8]) -> Vec<u8> {
-    let mut c = flate2::Compress::new(flate2::Compression::new(6), false);
-    let mut out = Vec::with_capacity(data.len() + 64);
-    loop {
-        let done = c.total_in() as usize;
-        c.compress_vec(&data[done..], &mut out, flate2::FlushCompress::Sync).unwrap();
-        if c.total_in() as usize == data.len() && out.len() < out.capacity() {
-            break;
-        }
-        out.reserve(out.capacity().max(64));
-    }
-    assert!(out.ends_with(&TRAILER));
-    out.truncate(out.len() - 4);
+    let mut out = deflate_sync(data, 6);
+    out.truncate(out.len() - TRAILER.len());
     out
 }
 
@@ -487,22 +328,6 @@ impl Checker {
     }
 }
 
-/// Pseudo-random numbers for message contents (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 /// JSON-like text of about `len` bytes (compressible, but not trivially).
 fn json_like(len: usize, seed: u64) -> String {
     let mut rng = Rng(seed | 1);
@@ -644,7 +469,7 @@ fn our_encoder_matches_the_rfc_examples() {
     server.send_text("Hello", &mut wire).unwrap();
     let frames = parse_frames(&wire);
     assert_eq!(frames.len(), 2);
-    assert!(frames.iter().all(|f| f.fin && f.rsv == 4 && f.opcode == 1 && !f.masked));
+    assert!(frames.iter().all(|f| f.fin && f.rsv == 4 && f.opcode == 1 && f.mask.is_none()));
     let mut checker = Checker::new(15, false);
     assert_eq!(checker.message(&frames[0].payload).unwrap(), b"Hello");
     assert_eq!(checker.message(&frames[1].payload).unwrap(), b"Hello");
@@ -802,7 +627,7 @@ fn one_direction(
         assert_eq!(frames[0].rsv, if compressed { 4 } else { 0 }, "RSV1 iff {} >= min_size {min_size}", data.len());
         for (i, f) in frames.iter().enumerate() {
             assert_eq!(f.fin, i + 1 == frames.len());
-            assert_eq!(f.masked, sender.role() == Role::Client);
+            assert_eq!(f.mask.is_some(), sender.role() == Role::Client);
             if i > 0 {
                 assert_eq!((f.opcode, f.rsv), (0, 0), "continuation frames have opcode 0 and RSV1 clear");
             }

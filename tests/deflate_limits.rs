@@ -7,14 +7,16 @@
 //! DEFLATE cannot do better than about 1032:1 (a 258-byte match in two bits), so the bombs are
 //! ~48 KiB of compressed data inflating to 48 MiB, and ~256 KiB inflating to 256 MiB.
 
+mod common;
+
+use common::deflate::TRAILER;
+use common::{KEY, frame};
 use wsproto::deflate::{DeflateConfig, DeflateParams, PerMessageDeflate};
 use wsproto::{Config, Connection, Error, Event, KeySource, Limit, MessageKind, Role};
 
 const MIB: usize = 1 << 20;
 const LIMIT: usize = MIB;
 const SCRATCH: usize = 16 * 1024;
-const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
-const TRAILER: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
 fn agreed() -> PerMessageDeflate {
     PerMessageDeflate::new(DeflateParams::DEFAULT, &DeflateConfig::new())
@@ -25,20 +27,9 @@ fn receiver(role: Role) -> Connection {
     Connection::with_key_source(role, config, KeySource::seeded(1)).with_deflate(agreed())
 }
 
-/// `data` compressed by flate2 with a sync flush, the trailer kept.
+/// `data` compressed by flate2 at the best level with a sync flush, the trailer kept.
 fn deflate_sync(data: &[u8]) -> Vec<u8> {
-    let mut c = flate2::Compress::new(flate2::Compression::best(), false);
-    let mut out = Vec::with_capacity(data.len() / 512 + 64);
-    loop {
-        let done = c.total_in() as usize;
-        c.compress_vec(&data[done..], &mut out, flate2::FlushCompress::Sync).unwrap();
-        if c.total_in() as usize == data.len() && out.len() < out.capacity() {
-            break;
-        }
-        out.reserve(out.capacity().max(64));
-    }
-    assert!(out.ends_with(&TRAILER));
-    out
+    common::deflate::deflate_sync(data, 9)
 }
 
 /// The compressed payload of a bomb: a sync-flushed stream of 1 MiB of zeros, `mib` times in a
@@ -66,30 +57,6 @@ fn frames(opcode: u8, payload: &[u8], frame_size: usize, pings: bool, mask: Opti
         }
     }
     wire
-}
-
-fn frame(b0: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
-    let mut out = vec![b0];
-    let m = if mask.is_some() { 0x80 } else { 0 };
-    match payload.len() {
-        n @ 0..=125 => out.push(m | n as u8),
-        n @ 126..=0xffff => {
-            out.push(m | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(m | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    match mask {
-        Some(key) => {
-            out.extend_from_slice(&key);
-            out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-        }
-        None => out.extend_from_slice(payload),
-    }
-    out
 }
 
 /// What receiving produced.
@@ -355,6 +322,50 @@ fn the_limit_is_exact_with_tiny_scratch_buffers() {
                         assert_eq!(queued_close(&mut server), 1009);
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Compressed data that inflates to `data`, then a block of the reserved type 3 (invalid
+/// DEFLATE, found only after `data` came out).
+fn then_corrupt(data: &[u8]) -> Vec<u8> {
+    let mut payload = deflate_sync(data);
+    payload.push(0x07); // BFINAL = 1, BTYPE = 11: "invalid block type"
+    payload.extend_from_slice(&[0; 8]);
+    payload
+}
+
+/// Faults are reported in stream order: inflated bytes that break a rule (UTF-8, the size
+/// limit) before the corruption decide the close code, whatever the read split and the scratch
+/// size. (Before, one read of the whole frame said 1002 and byte-by-byte reads said 1007; and
+/// invalid UTF-8 just under the limit said 1009 with a large scratch buffer.)
+#[test]
+fn a_fault_before_corrupt_data_decides_the_close_code_at_every_split() {
+    let bad_text = then_corrupt(b"all fine until here \xff and then more text");
+    let good_text = then_corrupt("all valid text, then corrupt data: \u{20ac}".as_bytes());
+    let oversize = then_corrupt(&vec![b'a'; LIMIT + 100]);
+    let mut bad_then_oversize = vec![b'a'; LIMIT + 100];
+    bad_then_oversize[LIMIT - 1] = 0xff;
+    let bad_then_oversize = deflate_sync(&bad_then_oversize);
+    let cases: [(&[u8], Error, u16); 4] = [
+        (&bad_then_oversize, Error::InvalidUtf8 { offset: LIMIT as u64 - 1 }, 1007),
+        (&bad_text, Error::InvalidUtf8 { offset: 20 }, 1007),
+        (&good_text, wsproto::ProtocolViolation::Extension("invalid compressed data").into(), 1002),
+        (&oversize, Error::LimitExceeded(Limit::MessageSize), 1009),
+    ];
+    for (payload, error, code) in cases {
+        let wire = frames(0x1, payload, payload.len(), false, Some(KEY));
+        for chunk in [1, 2, 3, 7, 64, 1000, wire.len()] {
+            for scratch in [7, 64, 4096, 2 * LIMIT] {
+                if payload.len() > 10_000 && chunk < 64 && scratch < 64 {
+                    continue; // a million calls each; the larger pieces cover the same paths
+                }
+                let mut conn = receiver(Role::Server);
+                let got = receive(&mut conn, &wire, chunk, scratch);
+                assert_eq!(got.error, Some(error), "chunk {chunk}, scratch {scratch}: {got:?}");
+                assert_eq!(queued_close(&mut conn), code);
+                assert!(got.messages.is_empty());
             }
         }
     }

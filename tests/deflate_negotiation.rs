@@ -6,13 +6,15 @@
 //! a fallback to a later valid one; bad responses refused by the client; a server without
 //! deflate ignoring the offer; browsers' offers.
 
+mod common;
+
+use common::deflate::TRAILER;
+use common::{Rng, parse_frames};
 use wsproto::deflate::{DeflateConfig, DeflateParams, PerMessageDeflate};
 use wsproto::handshake::{
     Accept, ClientHandshake, ClientRequest, ClientStatus, HandshakeError, Negotiated, ServerHandshake, ServerStatus,
 };
 use wsproto::{Config, Connection, Event, KeySource, MessageKind, Role};
-
-const TRAILER: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
 // ---------------------------------------------------------------------------------------------
 // Helpers.
@@ -115,46 +117,6 @@ fn client_reads(config: DeflateConfig, extension_lines: &[&str]) -> Result<Negot
     }
 }
 
-/// One frame as found on the wire, unmasked.
-#[derive(Debug)]
-struct RawFrame {
-    fin: bool,
-    rsv: u8,
-    opcode: u8,
-    payload: Vec<u8>,
-}
-
-fn parse_frames(mut wire: &[u8]) -> Vec<RawFrame> {
-    let mut out = Vec::new();
-    while !wire.is_empty() {
-        let (b0, b1) = (wire[0], wire[1]);
-        let mut at = 2;
-        let len = match b1 & 0x7f {
-            126 => {
-                at += 2;
-                usize::from(u16::from_be_bytes([wire[2], wire[3]]))
-            }
-            127 => {
-                at += 8;
-                u64::from_be_bytes(wire[2..10].try_into().unwrap()) as usize
-            }
-            n => usize::from(n),
-        };
-        let mask = (b1 & 0x80 != 0).then(|| {
-            let key: [u8; 4] = wire[at..at + 4].try_into().unwrap();
-            at += 4;
-            key
-        });
-        let mut payload = wire[at..at + len].to_vec();
-        if let Some(key) = mask {
-            payload.iter_mut().enumerate().for_each(|(i, b)| *b ^= key[i % 4]);
-        }
-        out.push(RawFrame { fin: b0 & 0x80 != 0, rsv: (b0 >> 4) & 7, opcode: b0 & 0xf, payload });
-        wire = &wire[at + len..];
-    }
-    out
-}
-
 /// Receives every message in `wire` (with a scratch buffer when `scratch` is non-zero).
 fn receive_all(conn: &mut Connection, wire: &[u8], scratch: usize) -> Vec<(MessageKind, Vec<u8>)> {
     let mut input = wire.to_vec();
@@ -187,17 +149,6 @@ fn receive_all(conn: &mut Connection, wire: &[u8], scratch: usize) -> Vec<(Messa
     assert_eq!(pos, wire.len());
     assert!(open.is_none());
     out
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
 }
 
 fn random_bytes(len: usize, seed: u64) -> Vec<u8> {

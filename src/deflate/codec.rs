@@ -4,7 +4,6 @@ use alloc::vec::Vec;
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
-
 /// The four bytes a sync flush ends with, removed from each compressed message on the wire
 /// and put back before inflating (RFC 7692 §7.2.1, §7.2.2).
 pub(crate) const TRAILER: [u8; 4] = [0x00, 0x00, 0xff, 0xff];

@@ -7,7 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use super::extensions::{ExtensionOffer, format_extensions, parse_extensions};
-use super::headers::{Headers, check_field, is_field_value, is_token, trim_ows, write_field};
+use super::headers::{FieldNames, Headers, check_field, is_field_value, is_token, single, trim_ows, write_field};
 use super::http::{HeadBuffer, Parsed, Response, parse_response, write_all};
 use super::uri::WsUri;
 use super::{AcceptKey, DEFAULT_MAX_HEADERS, HandshakeError, Negotiated, accept_key};
@@ -232,20 +232,7 @@ impl ClientRequest {
     /// [`HandshakeError::BufferTooSmall`] when a fixed buffer cannot hold the request. Nothing is
     /// written on error.
     pub fn write(&mut self, out: &mut impl OutBuf) -> Result<ClientHandshake, HandshakeError> {
-        for (i, p) in self.protocols.iter().enumerate() {
-            if !is_token(p.as_bytes()) {
-                return Err(HandshakeError::InvalidInput("subprotocol is not a token"));
-            }
-            if self.protocols.iter().take(i).any(|q| q == p) {
-                return Err(HandshakeError::InvalidInput("subprotocol offered twice"));
-            }
-        }
-        let extensions = format_extensions(&self.extensions)?;
-        if let Some(origin) = &self.origin {
-            if origin.is_empty() || !is_field_value(origin.as_bytes()) {
-                return Err(HandshakeError::InvalidInput("origin is empty or contains a control character"));
-            }
-        }
+        let extensions = check_offer(&self.protocols, &self.extensions, self.origin.as_deref())?;
         for (name, value) in self.headers.iter() {
             check_field(name, value)?;
             if CLIENT_MANAGED.iter().any(|m| m.eq_ignore_ascii_case(name)) {
@@ -427,25 +414,48 @@ impl ClientHandshake {
         let deflate = self.deflate.as_ref();
         #[cfg(not(feature = "deflate"))]
         let deflate = None;
-        let names = ("Sec-WebSocket-Protocol", "Sec-WebSocket-Extensions");
-        negotiate_response(h, names, &self.protocols, &self.extensions, deflate)
+        negotiate_response(h, &FieldNames::HTTP1, &self.protocols, &self.extensions, deflate)
     }
 }
 
-/// The value of a header that may appear at most once.
+/// Checks what a client offers (over HTTP/1.1 or extended CONNECT) before it is sent: each
+/// subprotocol a token offered once, extensions that can be written, an `origin` that is not
+/// empty and has no control character. Returns the extension list as written.
+pub(crate) fn check_offer(
+    protocols: &[String],
+    extensions: &[ExtensionOffer],
+    origin: Option<&str>,
+) -> Result<String, HandshakeError> {
+    for (i, p) in protocols.iter().enumerate() {
+        if !is_token(p.as_bytes()) {
+            return Err(HandshakeError::InvalidInput("subprotocol is not a token"));
+        }
+        if protocols.iter().take(i).any(|q| q == p) {
+            return Err(HandshakeError::InvalidInput("subprotocol offered twice"));
+        }
+    }
+    let extensions = format_extensions(extensions)?;
+    if let Some(origin) = origin {
+        if origin.is_empty() || !is_field_value(origin.as_bytes()) {
+            return Err(HandshakeError::InvalidInput("origin is empty or contains a control character"));
+        }
+    }
+    Ok(extensions)
+}
+
 /// What a client's offer became in a server's accepting response (HTTP/1.1 101 or the 2xx of an
 /// extended CONNECT): the selected subprotocol must have been offered, each accepted extension
 /// offered and accepted once, and permessage-deflate's parameters must fit our offer. `names`
-/// are the protocol and extension header names, as the caller spells them in errors.
+/// spell the fields as the transport does, in errors.
 pub(crate) fn negotiate_response(
     h: &Headers,
-    names: (&'static str, &'static str),
+    names: &FieldNames,
     protocols: &[String],
     offered: &[ExtensionOffer],
     #[cfg(feature = "deflate")] deflate: Option<&crate::deflate::DeflateConfig>,
     #[cfg(not(feature = "deflate"))] deflate: Option<&core::convert::Infallible>,
 ) -> Result<Negotiated, HandshakeError> {
-    let protocol = match single(h, names.0)? {
+    let protocol = match single(h, names.protocol)? {
         None => None,
         Some(value) => {
             let value = trim_ows(value);
@@ -456,7 +466,7 @@ pub(crate) fn negotiate_response(
             Some(offered.ok_or(HandshakeError::UnofferedProtocol)?.clone())
         }
     };
-    let extensions = parse_extensions(h.get_all(names.1))?;
+    let extensions = parse_extensions(h.get_all(names.extensions))?;
     for (i, ext) in extensions.iter().enumerate() {
         let was_offered = offered.iter().any(|o| o.is(&ext.name));
         let repeated = extensions.iter().take(i).any(|e| e.is(&ext.name));
@@ -484,15 +494,6 @@ pub(crate) fn negotiate_response(
     #[cfg(not(feature = "deflate"))]
     let _ = deflate;
     Ok(negotiated)
-}
-
-pub(crate) fn single<'a>(h: &'a Headers, name: &'static str) -> Result<Option<&'a [u8]>, HandshakeError> {
-    let mut all = h.get_all(name);
-    let first = all.next();
-    if all.next().is_some() {
-        return Err(HandshakeError::DuplicateHeader(name));
-    }
-    Ok(first)
 }
 
 #[cfg(test)]

@@ -97,11 +97,12 @@ use alloc::borrow::ToOwned;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use super::extensions::{ExtensionOffer, format_extensions, parse_extensions};
-use super::headers::{Headers, check_field, is_field_value, is_token, list_elements, trim_ows};
+use super::client::{check_offer, negotiate_response};
+use super::extensions::ExtensionOffer;
+use super::headers::{FieldNames, Headers, check_field, trim_ows};
+use super::server::read_offer;
 use super::uri::WsUri;
-use super::{HandshakeError, Negotiated};
-use crate::Role;
+use super::{Accept, HandshakeError, Negotiated};
 
 /// The `:protocol` value that asks for a WebSocket (RFC 8441 §4).
 pub const PROTOCOL: &str = "websocket";
@@ -380,16 +381,6 @@ fn is_connection_specific(name: &str, value: &[u8]) -> bool {
         || (name.eq_ignore_ascii_case("te") && !trim_ows(value).eq_ignore_ascii_case(b"trailers"))
 }
 
-/// The value of a field that may appear at most once.
-fn single<'a>(h: &'a Headers, name: &'static str) -> Result<Option<&'a [u8]>, HandshakeError> {
-    let mut all = h.get_all(name);
-    let first = all.next();
-    if all.next().is_some() {
-        return Err(HandshakeError::DuplicateHeader(name));
-    }
-    Ok(first)
-}
-
 /// Checks caller-supplied extra fields and appends them with lowercase names.
 fn push_extra(list: &mut HeaderList, extra: &Headers, managed: &[&str]) -> Result<(), HandshakeError> {
     for (name, value) in extra.iter() {
@@ -623,20 +614,7 @@ impl ExtendedConnectRequest {
         if !is_valid_path(self.path.as_bytes()) {
             return Err(HandshakeError::InvalidUri("the path must start with / and be printable ASCII"));
         }
-        for (i, p) in self.protocols.iter().enumerate() {
-            if !is_token(p.as_bytes()) {
-                return Err(HandshakeError::InvalidInput("subprotocol is not a token"));
-            }
-            if self.protocols.iter().take(i).any(|q| q == p) {
-                return Err(HandshakeError::InvalidInput("subprotocol offered twice"));
-            }
-        }
-        let extensions = format_extensions(&self.extensions)?;
-        if let Some(origin) = &self.origin {
-            if origin.is_empty() || !is_field_value(origin.as_bytes()) {
-                return Err(HandshakeError::InvalidInput("origin is empty or contains a control character"));
-            }
-        }
+        let extensions = check_offer(&self.protocols, &self.extensions, self.origin.as_deref())?;
         let mut list = HeaderList::new();
         list.push(":method", "CONNECT");
         list.push(":protocol", PROTOCOL);
@@ -722,9 +700,7 @@ impl ExtendedConnectRequest {
         let deflate = self.deflate.as_ref();
         #[cfg(not(feature = "deflate"))]
         let deflate = None;
-        let names = ("sec-websocket-protocol", "sec-websocket-extensions");
-        super::client::negotiate_response(h, names, &self.protocols, &self.extensions, deflate)
-            .map(ConnectOutcome::Accepted)
+        negotiate_response(h, &FieldNames::H2, &self.protocols, &self.extensions, deflate).map(ConnectOutcome::Accepted)
     }
 }
 
@@ -841,24 +817,7 @@ impl ExtendedConnect {
         if !is_valid_authority(&authority) {
             return Err(HandshakeError::MalformedHttp("invalid :authority"));
         }
-        let version = single(&headers, "sec-websocket-version")?.ok_or(HandshakeError::UnsupportedVersion)?;
-        if trim_ows(version) != VERSION.as_bytes() {
-            return Err(HandshakeError::UnsupportedVersion);
-        }
-        single(&headers, "origin")?;
-        let mut protocols = Vec::new();
-        for line in headers.get_all("sec-websocket-protocol") {
-            let before = protocols.len();
-            for p in list_elements(line) {
-                // Tokens are ASCII.
-                let p = core::str::from_utf8(p).ok().filter(|p| is_token(p.as_bytes()));
-                protocols.push(p.ok_or(HandshakeError::InvalidProtocols)?.to_owned());
-            }
-            if protocols.len() == before {
-                return Err(HandshakeError::InvalidProtocols);
-            }
-        }
-        let extensions = parse_extensions(headers.get_all("sec-websocket-extensions"))?;
+        let (protocols, extensions) = read_offer(&headers, &FieldNames::H2)?;
         // Both were checked as visible ASCII.
         let text = |v: Vec<u8>| String::from_utf8(v).unwrap_or_default();
         Ok(Self {
@@ -932,56 +891,21 @@ impl ExtendedConnect {
     /// invalid, managed by this method (`sec-websocket-*`, `content-length`, `te`) or
     /// connection-specific. The request can be accepted or rejected again.
     pub fn accept(&self, accept: &H2Accept) -> Result<(HeaderList, Negotiated), HandshakeError> {
+        let mut fields = Headers::new();
+        let negotiated = accept.inner.negotiate(&self.protocols, &self.extensions, &FieldNames::H2, &mut fields)?;
         let mut list = HeaderList::new();
         list.push(":status", "200");
-        if let Some(p) = &accept.protocol {
-            if !self.protocols.contains(p) {
-                return Err(HandshakeError::InvalidInput("subprotocol was not offered"));
-            }
-            list.push("sec-websocket-protocol", p.as_str());
+        for (name, value) in fields.iter() {
+            list.push(name, value);
         }
-        #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
-        let mut extensions = accept.extensions.clone();
-        #[cfg(feature = "deflate")]
-        let mut deflate = None;
-        #[cfg(feature = "deflate")]
-        if let Some(config) = &accept.deflate {
-            if let Some((response, agreed)) = config.negotiate(&self.extensions) {
-                extensions.push(response);
-                deflate = Some(agreed);
-            }
-        }
-        for (i, ext) in extensions.iter().enumerate() {
-            if !self.extensions.iter().any(|o| o.is(&ext.name)) {
-                return Err(HandshakeError::InvalidInput("extension was not offered"));
-            }
-            if extensions.iter().take(i).any(|e| e.is(&ext.name)) {
-                return Err(HandshakeError::InvalidInput("extension accepted twice"));
-            }
-        }
-        if !extensions.is_empty() {
-            list.push("sec-websocket-extensions", format_extensions(&extensions)?);
-        }
-        push_extra(&mut list, &accept.headers, &RESPONSE_MANAGED)?;
-        let negotiated = Negotiated {
-            role: Role::Server,
-            protocol: accept.protocol.clone(),
-            #[cfg(feature = "deflate")]
-            reserved_bits: if deflate.is_some() { super::RSV1 } else { 0 },
-            #[cfg(not(feature = "deflate"))]
-            reserved_bits: 0,
-            extensions,
-            #[cfg(feature = "deflate")]
-            deflate,
-        };
+        push_extra(&mut list, accept.inner.headers(), &RESPONSE_MANAGED)?;
         Ok((list, negotiated))
     }
 }
 
 /// How a server accepts an extended CONNECT WebSocket request: the chosen subprotocol, the
 /// accepted extensions (with the response's parameters), permessage-deflate, and extra response
-/// headers. The HTTP/2 counterpart of [`Accept`](super::Accept), whose fields this module
-/// cannot reach.
+/// headers. The HTTP/2 and HTTP/3 counterpart of [`Accept`], whose negotiation it runs.
 ///
 /// ```
 /// use wsproto::handshake::ExtensionOffer;
@@ -994,38 +918,28 @@ impl ExtendedConnect {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct H2Accept {
-    protocol: Option<String>,
-    extensions: Vec<ExtensionOffer>,
-    headers: Headers,
-    #[cfg(feature = "deflate")]
-    deflate: Option<crate::deflate::DeflateConfig>,
+    /// The choices; only the extra headers are written differently (lowercase names, checked
+    /// against HTTP/2's rules).
+    inner: Accept,
 }
 
 impl H2Accept {
     /// Accept with no subprotocol, no extension and no extra header.
     #[must_use]
     pub const fn new() -> Self {
-        Self {
-            protocol: None,
-            extensions: Vec::new(),
-            headers: Headers::new(),
-            #[cfg(feature = "deflate")]
-            deflate: None,
-        }
+        Self { inner: Accept::new() }
     }
 
     /// Selects a subprotocol (it must be one the client offered).
     #[must_use]
-    pub fn with_protocol(mut self, protocol: impl Into<String>) -> Self {
-        self.protocol = Some(protocol.into());
-        self
+    pub fn with_protocol(self, protocol: impl Into<String>) -> Self {
+        Self { inner: self.inner.with_protocol(protocol) }
     }
 
     /// Accepts an extension (one the client offered), with the response's parameters.
     #[must_use]
-    pub fn with_extension(mut self, extension: ExtensionOffer) -> Self {
-        self.extensions.push(extension);
-        self
+    pub fn with_extension(self, extension: ExtensionOffer) -> Self {
+        Self { inner: self.inner.with_extension(extension) }
     }
 
     /// Accepts permessage-deflate (RFC 7692, feature `deflate`) if the client offered it in a
@@ -1033,16 +947,14 @@ impl H2Accept {
     /// does; without an acceptable offer the WebSocket runs uncompressed.
     #[cfg(feature = "deflate")]
     #[must_use]
-    pub fn with_deflate(mut self, config: crate::deflate::DeflateConfig) -> Self {
-        self.deflate = Some(config);
-        self
+    pub fn with_deflate(self, config: crate::deflate::DeflateConfig) -> Self {
+        Self { inner: self.inner.with_deflate(config) }
     }
 
     /// Adds an extra header to the response (its name is lowercased when written).
     #[must_use]
-    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) -> Self {
-        self.headers.push(name, value);
-        self
+    pub fn with_header(self, name: impl Into<String>, value: impl Into<Vec<u8>>) -> Self {
+        Self { inner: self.inner.with_header(name, value) }
     }
 }
 
@@ -1105,6 +1017,7 @@ pub fn error_response(err: &HandshakeError) -> HeaderList {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Role;
     use alloc::vec;
 
     type Fields = Vec<(String, Vec<u8>)>;

@@ -116,6 +116,50 @@ impl Headers {
     }
 }
 
+/// How a transport spells the WebSocket header fields, in the fields it writes and in errors:
+/// HTTP/1.1 in the case RFC 6455 uses, HTTP/2 and HTTP/3 in lowercase. Lookups ignore case
+/// either way.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FieldNames {
+    /// `Sec-WebSocket-Version`.
+    pub(crate) version: &'static str,
+    /// `Origin`.
+    pub(crate) origin: &'static str,
+    /// `Sec-WebSocket-Protocol`.
+    pub(crate) protocol: &'static str,
+    /// `Sec-WebSocket-Extensions`.
+    pub(crate) extensions: &'static str,
+}
+
+impl FieldNames {
+    /// The HTTP/1.1 spelling (RFC 6455).
+    pub(crate) const HTTP1: Self = Self {
+        version: "Sec-WebSocket-Version",
+        origin: "Origin",
+        protocol: "Sec-WebSocket-Protocol",
+        extensions: "Sec-WebSocket-Extensions",
+    };
+
+    /// The HTTP/2 and HTTP/3 spelling (RFC 8441, RFC 9220): lowercase.
+    pub(crate) const H2: Self = Self {
+        version: "sec-websocket-version",
+        origin: "origin",
+        protocol: "sec-websocket-protocol",
+        extensions: "sec-websocket-extensions",
+    };
+}
+
+/// The value of a field that may appear at most once; a repeated one is
+/// [`HandshakeError::DuplicateHeader`] with `name`.
+pub(crate) fn single<'a>(h: &'a Headers, name: &'static str) -> Result<Option<&'a [u8]>, HandshakeError> {
+    let mut all = h.get_all(name);
+    let first = all.next();
+    if all.next().is_some() {
+        return Err(HandshakeError::DuplicateHeader(name));
+    }
+    Ok(first)
+}
+
 /// Whether `b` is a `tchar` (RFC 9110 §5.6.2).
 pub(crate) const fn is_tchar(b: u8) -> bool {
     matches!(b,

@@ -6,9 +6,8 @@ use alloc::vec::Vec;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::client::single;
 use super::extensions::{ExtensionOffer, format_extensions, parse_extensions};
-use super::headers::{Headers, is_token, list_elements, trim_ows};
+use super::headers::{FieldNames, Headers, is_token, list_elements, single, trim_ows};
 use super::http::{HeadBuffer, Parsed, Request, Response, parse_request, write_all};
 use super::{AcceptKey, DEFAULT_MAX_HEADERS, HandshakeError, Negotiated, accept_key};
 use crate::{OutBuf, Role};
@@ -173,13 +172,25 @@ fn classify(request: Request) -> Result<ServerStatus, HandshakeError> {
     }
     let key = single(h, "Sec-WebSocket-Key")?.ok_or(HandshakeError::MissingHeader("Sec-WebSocket-Key"))?;
     let key = valid_key(trim_ows(key)).ok_or(HandshakeError::InvalidKey)?;
-    let version = single(h, "Sec-WebSocket-Version")?.ok_or(HandshakeError::UnsupportedVersion)?;
+    let (protocols, extensions) = read_offer(h, &FieldNames::HTTP1)?;
+    Ok(ServerStatus::Upgrade(UpgradeRequest { accept: accept_key(&key), key, protocols, extensions, request }))
+}
+
+/// Checks the WebSocket fields of a client's request (over HTTP/1.1 or extended CONNECT): one
+/// `Sec-WebSocket-Version: 13`, at most one `Origin`, well-formed subprotocol and extension
+/// lists. Returns the subprotocols and the extensions offered; `names` spell the fields as the
+/// transport does, in errors.
+pub(crate) fn read_offer(
+    h: &Headers,
+    names: &FieldNames,
+) -> Result<(Vec<String>, Vec<ExtensionOffer>), HandshakeError> {
+    let version = single(h, names.version)?.ok_or(HandshakeError::UnsupportedVersion)?;
     if trim_ows(version) != b"13" {
         return Err(HandshakeError::UnsupportedVersion);
     }
-    single(h, "Origin")?;
+    single(h, names.origin)?;
     let mut protocols = Vec::new();
-    for line in h.get_all("Sec-WebSocket-Protocol") {
+    for line in h.get_all(names.protocol) {
         let before = protocols.len();
         for p in list_elements(line) {
             // Tokens are ASCII.
@@ -190,8 +201,8 @@ fn classify(request: Request) -> Result<ServerStatus, HandshakeError> {
             return Err(HandshakeError::InvalidProtocols);
         }
     }
-    let extensions = parse_extensions(h.get_all("Sec-WebSocket-Extensions"))?;
-    Ok(ServerStatus::Upgrade(UpgradeRequest { accept: accept_key(&key), key, protocols, extensions, request }))
+    let extensions = parse_extensions(h.get_all(names.extensions))?;
+    Ok((protocols, extensions))
 }
 
 /// The key if it is base64 of exactly 16 bytes (24 characters, canonical padding).
@@ -302,34 +313,7 @@ impl UpgradeRequest {
             .with("Upgrade", "websocket")
             .with("Connection", "Upgrade")
             .with("Sec-WebSocket-Accept", self.accept.as_str());
-        if let Some(p) = &accept.protocol {
-            if !self.protocols.contains(p) {
-                return Err(HandshakeError::InvalidInput("subprotocol was not offered"));
-            }
-            first.push("Sec-WebSocket-Protocol", p.as_str());
-        }
-        #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
-        let mut extensions = accept.extensions.clone();
-        #[cfg(feature = "deflate")]
-        let mut deflate = None;
-        #[cfg(feature = "deflate")]
-        if let Some(config) = &accept.deflate {
-            if let Some((response, agreed)) = config.negotiate(&self.extensions) {
-                extensions.push(response);
-                deflate = Some(agreed);
-            }
-        }
-        for (i, ext) in extensions.iter().enumerate() {
-            if !self.extensions.iter().any(|o| o.is(&ext.name)) {
-                return Err(HandshakeError::InvalidInput("extension was not offered"));
-            }
-            if extensions.iter().take(i).any(|e| e.is(&ext.name)) {
-                return Err(HandshakeError::InvalidInput("extension accepted twice"));
-            }
-        }
-        if !extensions.is_empty() {
-            first.push("Sec-WebSocket-Extensions", format_extensions(&extensions)?);
-        }
+        let negotiated = accept.negotiate(&self.protocols, &self.extensions, &FieldNames::HTTP1, &mut first)?;
         if accept.headers.iter().any(|(n, _)| SERVER_MANAGED.iter().any(|m| m.eq_ignore_ascii_case(n))) {
             return Err(HandshakeError::InvalidInput("header is managed by the handshake"));
         }
@@ -342,17 +326,7 @@ impl UpgradeRequest {
         let mut buf = Vec::with_capacity(256);
         response.write_head_into(&mut buf, &first)?;
         write_all(out, &buf)?;
-        Ok(Negotiated {
-            role: Role::Server,
-            protocol: accept.protocol.clone(),
-            #[cfg(feature = "deflate")]
-            reserved_bits: if deflate.is_some() { super::RSV1 } else { 0 },
-            #[cfg(not(feature = "deflate"))]
-            reserved_bits: 0,
-            extensions,
-            #[cfg(feature = "deflate")]
-            deflate,
-        })
+        Ok(negotiated)
     }
 
     /// Rejects the upgrade: writes `response` (any final status, such as 401, 403 or 404, with
@@ -434,6 +408,68 @@ impl Accept {
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) -> Self {
         self.headers.push(name, value);
         self
+    }
+
+    /// The extra header lines, unchecked.
+    pub(crate) fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// Settles what this accepts of a client's offer (over HTTP/1.1 or extended CONNECT): the
+    /// subprotocol and each extension must have been offered, no extension is accepted twice,
+    /// and permessage-deflate is agreed when `with_deflate` was given and an offer fits.
+    /// Appends the response's subprotocol and extension fields to `fields`, spelled as `names`
+    /// says.
+    ///
+    /// # Errors
+    /// [`HandshakeError::InvalidInput`] for a choice that was not offered, an extension
+    /// accepted twice or one that cannot be written.
+    pub(crate) fn negotiate(
+        &self,
+        protocols: &[String],
+        offered: &[ExtensionOffer],
+        names: &FieldNames,
+        fields: &mut Headers,
+    ) -> Result<Negotiated, HandshakeError> {
+        if let Some(p) = &self.protocol {
+            if !protocols.contains(p) {
+                return Err(HandshakeError::InvalidInput("subprotocol was not offered"));
+            }
+            fields.push(names.protocol, p.as_str());
+        }
+        #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
+        let mut extensions = self.extensions.clone();
+        #[cfg(feature = "deflate")]
+        let mut deflate = None;
+        #[cfg(feature = "deflate")]
+        if let Some(config) = &self.deflate {
+            if let Some((response, agreed)) = config.negotiate(offered) {
+                extensions.push(response);
+                deflate = Some(agreed);
+            }
+        }
+        for (i, ext) in extensions.iter().enumerate() {
+            if !offered.iter().any(|o| o.is(&ext.name)) {
+                return Err(HandshakeError::InvalidInput("extension was not offered"));
+            }
+            if extensions.iter().take(i).any(|e| e.is(&ext.name)) {
+                return Err(HandshakeError::InvalidInput("extension accepted twice"));
+            }
+        }
+        if !extensions.is_empty() {
+            fields.push(names.extensions, format_extensions(&extensions)?);
+        }
+        Ok(Negotiated {
+            role: Role::Server,
+            protocol: self.protocol.clone(),
+            #[cfg(feature = "deflate")]
+            reserved_bits: if deflate.is_some() { super::RSV1 } else { 0 },
+            #[cfg(not(feature = "deflate"))]
+            reserved_bits: 0,
+            extensions,
+            #[cfg(feature = "deflate")]
+            deflate,
+        })
     }
 }
 

@@ -1,6 +1,10 @@
 //! Shared helpers for the integration tests: an event collector, a raw frame builder for
-//! hostile-peer tests, and an in-memory client/server pair.
+//! hostile-peer tests, and an in-memory client/server pair. permessage-deflate helpers are in
+//! [`deflate`].
 #![allow(dead_code, unreachable_pub)]
+
+#[cfg(feature = "deflate")]
+pub mod deflate;
 
 use wsproto::{CloseCode, CloseFrame, Config, Connection, Error, Event, KeySource, MessageKind, Role};
 
@@ -45,7 +49,7 @@ impl Ev {
 }
 
 /// What feeding a buffer produced.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Fed {
     pub events: Vec<Ev>,
     pub error: Option<Error>,
@@ -65,7 +69,7 @@ impl Fed {
 
     /// The error, panicking if there was none.
     #[track_caller]
-    pub fn err(self) -> Error {
+    pub fn err(&self) -> Error {
         match self.error {
             Some(e) => e,
             None => panic!("expected an error, got events {:?}", self.events),
@@ -290,6 +294,12 @@ pub fn frame_from_fin(from: Role, opcode: u8, fin: bool, payload: &[u8]) -> Vec<
     }
 }
 
+/// One frame from its first header byte `b0` (FIN, RSV and opcode bits), with the shortest
+/// length encoding, masked with `mask` if given.
+pub fn frame(b0: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
+    FrameBuilder::new(b0 & 0x0f).fin(b0 & 0x80 != 0).rsv((b0 >> 4) & 7).maybe_mask(mask).payload(payload).build()
+}
+
 /// A Close frame payload: the code big-endian, then the reason.
 pub fn close_payload(code: u16, reason: &[u8]) -> Vec<u8> {
     let mut p = code.to_be_bytes().to_vec();
@@ -348,6 +358,23 @@ pub fn parse_frames(bytes: &[u8]) -> Vec<RawFrame> {
         frames.push(RawFrame { fin: b0 & 0x80 != 0, rsv: (b0 >> 4) & 7, opcode: b0 & 0x0f, mask, ext_len, payload });
     }
     frames
+}
+
+/// Pseudo-random numbers for message contents (xorshift64*), the same for a given seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
 }
 
 /// A client with a seeded key source.
