@@ -49,6 +49,21 @@ pub trait OutBuf {
     /// Appends `bytes` (space was reserved) and returns the appended region, so that it can be
     /// masked in place.
     fn append(&mut self, bytes: &[u8]) -> &mut [u8];
+
+    /// Appends `bytes` masked with `key` (space was reserved). The default appends, then masks
+    /// in place; buffers that can write the masked bytes in one pass override it.
+    fn append_masked(&mut self, bytes: &[u8], key: [u8; 4]) {
+        crate::mask::apply_mask(self.append(bytes), key, 0);
+    }
+}
+
+/// Appends `bytes` masked with `key` to a `Vec`: the new bytes are zeroed (a store-only pass)
+/// and then written masked from `bytes`, instead of copied and then masked again in place.
+#[cfg(feature = "alloc")]
+fn vec_append_masked(vec: &mut alloc::vec::Vec<u8>, bytes: &[u8], key: [u8; 4]) {
+    let start = vec.len();
+    vec.resize(start + bytes.len(), 0);
+    crate::mask::copy_masked(&mut vec[start..], bytes, key, 0);
 }
 
 #[cfg(feature = "alloc")]
@@ -62,6 +77,10 @@ impl OutBuf for alloc::vec::Vec<u8> {
         let start = self.len();
         self.extend_from_slice(bytes);
         &mut self[start..]
+    }
+
+    fn append_masked(&mut self, bytes: &[u8], key: [u8; 4]) {
+        vec_append_masked(self, bytes, key);
     }
 }
 
@@ -127,6 +146,12 @@ impl OutBuf for SliceBuf<'_> {
         self.len += bytes.len();
         &mut self.buf[start..self.len]
     }
+
+    fn append_masked(&mut self, bytes: &[u8], key: [u8; 4]) {
+        let start = self.len;
+        crate::mask::copy_masked(&mut self.buf[start..start + bytes.len()], bytes, key, 0);
+        self.len += bytes.len();
+    }
 }
 
 impl<T: OutBuf + ?Sized> OutBuf for &mut T {
@@ -140,6 +165,10 @@ impl<T: OutBuf + ?Sized> OutBuf for &mut T {
 
     fn append(&mut self, bytes: &[u8]) -> &mut [u8] {
         (**self).append(bytes)
+    }
+
+    fn append_masked(&mut self, bytes: &[u8], key: [u8; 4]) {
+        (**self).append_masked(bytes, key);
     }
 }
 
@@ -242,5 +271,9 @@ impl OutBuf for WriteQueue {
         let start = self.buf.len();
         self.buf.extend_from_slice(bytes);
         &mut self.buf[start..]
+    }
+
+    fn append_masked(&mut self, bytes: &[u8], key: [u8; 4]) {
+        vec_append_masked(&mut self.buf, bytes, key);
     }
 }

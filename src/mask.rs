@@ -49,6 +49,41 @@ pub fn apply_mask(data: &mut [u8], key: [u8; 4], offset: usize) {
     }
 }
 
+/// Writes `src` masked with `key` into `dst` (which must have the same length), as if `src`
+/// started `offset` bytes into the frame payload: a copy and a mask in one pass, for senders
+/// that copy the payload into their output anyway.
+///
+/// ```
+/// use wsproto::mask::{apply_mask, copy_masked};
+/// let key = [9, 8, 7, 6];
+/// let mut copied = [0u8; 11];
+/// copy_masked(&mut copied, b"hello world", key, 0);
+/// let mut in_place = *b"hello world";
+/// apply_mask(&mut in_place, key, 0);
+/// assert_eq!(copied, in_place);
+/// ```
+///
+/// # Panics
+/// When `dst` and `src` differ in length.
+#[inline]
+pub fn copy_masked(dst: &mut [u8], src: &[u8], key: [u8; 4], offset: usize) {
+    assert_eq!(dst.len(), src.len(), "copy_masked needs equal lengths");
+    let key = rotate(key, offset);
+    let word = u64::from_ne_bytes([key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3]]);
+    let mut out = dst.chunks_exact_mut(32);
+    let mut inp = src.chunks_exact(32);
+    for (o, i) in (&mut out).zip(&mut inp) {
+        for (ol, il) in o.chunks_exact_mut(8).zip(i.chunks_exact(8)) {
+            let v = u64::from_ne_bytes([il[0], il[1], il[2], il[3], il[4], il[5], il[6], il[7]]);
+            ol.copy_from_slice(&(v ^ word).to_ne_bytes());
+        }
+    }
+    // The tail starts at a multiple of 32: the key phase is unchanged.
+    for (i, (o, s)) in out.into_remainder().iter_mut().zip(inp.remainder()).enumerate() {
+        *o = s ^ key[i & 3];
+    }
+}
+
 /// The key as seen from `offset` bytes into the payload.
 #[inline]
 fn rotate(key: [u8; 4], offset: usize) -> [u8; 4] {
@@ -88,6 +123,15 @@ mod tests {
             let mut slow = data.clone();
             apply_mask_reference(&mut slow, key, offset);
             prop_assert_eq!(fast, slow);
+        }
+
+        #[test]
+        fn copy_masked_matches_reference(data in proptest::collection::vec(any::<u8>(), 0..300), key: [u8; 4], offset in 0usize..16) {
+            let mut copied = alloc::vec![0u8; data.len()];
+            copy_masked(&mut copied, &data, key, offset);
+            let mut slow = data.clone();
+            apply_mask_reference(&mut slow, key, offset);
+            prop_assert_eq!(copied, slow);
         }
     }
 }

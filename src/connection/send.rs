@@ -398,6 +398,7 @@ impl Connection {
         }
     }
 
+    #[inline]
     fn next_mask(&mut self) -> Result<Option<[u8; 4]>, Error> {
         if !self.role.masks_outgoing() {
             return Ok(None);
@@ -420,9 +421,12 @@ impl Connection {
         let header = FrameHeader { rsv, ..FrameHeader::new(opcode, fin, payload.len() as u64, mask) };
         let n = encode_header(&header, &mut head);
         out.append(&head[..n]);
-        let written = out.append(payload);
-        if let Some(key) = mask {
-            apply_mask(written, key, 0);
+        match mask {
+            // One pass: copy and mask together.
+            Some(key) => out.append_masked(payload, key),
+            None => {
+                out.append(payload);
+            }
         }
     }
 }
