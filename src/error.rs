@@ -102,6 +102,9 @@ pub enum Misuse {
     InvalidUtf8,
     /// Data was given with `Role::Client` but no masking key source exists.
     NoKeySource,
+    /// A client called a method for unmasked frames; clients mask every frame
+    /// ([`Connection::encode_frame_head`](crate::Connection::encode_frame_head) masks in place).
+    MaskRequired,
     /// permessage-deflate is in force: use [`Connection::receive_into`](crate::Connection::receive_into)
     /// with a scratch buffer for inflated data.
     ScratchRequired,
@@ -116,6 +119,7 @@ impl fmt::Display for Misuse {
             Self::MessageInProgress => f.write_str("a fragmented message of another kind is in progress"),
             Self::InvalidUtf8 => f.write_str("text message is not valid UTF-8"),
             Self::NoKeySource => f.write_str("no source of masking keys"),
+            Self::MaskRequired => f.write_str("a client must mask its frames: use encode_frame_head"),
             Self::ScratchRequired => f.write_str("compressed messages need a scratch buffer: use receive_into"),
         }
     }

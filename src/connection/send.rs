@@ -190,6 +190,25 @@ impl Connection {
         Ok(need)
     }
 
+    /// The kind of the fragmented message being sent, while one is open: begun with
+    /// [`send_fragment`](Self::send_fragment) (or [`encode_frame_head`](Self::encode_frame_head))
+    /// with `fin == false` and not yet finished. Whole messages are refused meanwhile
+    /// ([`Misuse::MessageInProgress`]).
+    ///
+    /// ```
+    /// use wsproto::{Config, Connection, MessageKind, Role};
+    /// let mut server = Connection::new(Role::Server, Config::new());
+    /// let mut out = Vec::new();
+    /// server.send_fragment(MessageKind::Text, b"par", false, &mut out).unwrap();
+    /// assert_eq!(server.outgoing_fragmented(), Some(MessageKind::Text));
+    /// server.send_fragment(MessageKind::Text, b"ts", true, &mut out).unwrap();
+    /// assert_eq!(server.outgoing_fragmented(), None);
+    /// ```
+    #[must_use]
+    pub fn outgoing_fragmented(&self) -> Option<MessageKind> {
+        self.send.message
+    }
+
     /// Encodes the header of one data frame carrying `payload` and, for a client, masks
     /// `payload` in place. Write the returned header, then `payload`, with one vectored write:
     /// the payload is never copied. Write [`poll_transmit`](Self::poll_transmit)'s output
@@ -207,16 +226,71 @@ impl Connection {
     /// # Errors
     /// As for [`send_fragment`](Self::send_fragment), except `BufferTooSmall`.
     pub fn encode_frame_head(&mut self, kind: MessageKind, payload: &mut [u8], fin: bool) -> Result<FrameHead, Error> {
+        let (head, mask) = self.frame_head(kind, payload, fin)?;
+        if let Some(key) = mask {
+            apply_mask(payload, key, 0);
+        }
+        Ok(head)
+    }
+
+    /// As [`encode_frame_head`](Self::encode_frame_head), for a server, whose frames are not
+    /// masked: `payload` is only read, so it can be written as it is, straight from where it
+    /// lies (a received message being echoed, shared data). Write the returned header, then
+    /// `payload`, with one vectored write, after [`poll_transmit`](Self::poll_transmit)'s
+    /// output. `kind` and `fin` follow the rules of [`send_fragment`](Self::send_fragment).
+    ///
+    /// The frame is never compressed and never split: with permessage-deflate in force, or for
+    /// a payload over [`Config::max_outgoing_frame`](crate::Config::max_outgoing_frame), send
+    /// whole messages with [`send`](Self::send) to have them compressed or split as configured.
+    ///
+    /// ```
+    /// use std::io::{IoSlice, Write};
+    /// use wsproto::{Config, Connection, Error, MessageKind, Misuse, Role};
+    /// let mut server = Connection::new(Role::Server, Config::new());
+    /// let payload = vec![7u8; 300];
+    /// let head = server.encode_frame_head_unmasked(MessageKind::Binary, &payload, true).unwrap();
+    /// assert_eq!(head.as_bytes(), &[0x82, 126, 0x01, 0x2c]);
+    /// // One vectored write (to a socket, here to a `Vec`) sends the frame.
+    /// let frame = [IoSlice::new(head.as_bytes()), IoSlice::new(&payload)];
+    /// let mut wire = Vec::new();
+    /// assert_eq!(wire.write_vectored(&frame).unwrap(), 304);
+    ///
+    /// // A client must mask its frames: it uses `encode_frame_head`.
+    /// let mut client = Connection::new(Role::Client, Config::new());
+    /// let err = client.encode_frame_head_unmasked(MessageKind::Binary, &payload, true);
+    /// assert_eq!(err, Err(Error::Misuse(Misuse::MaskRequired)));
+    /// ```
+    ///
+    /// # Errors
+    /// [`Misuse::MaskRequired`] for a client (it must mask; this method leaves the payload as
+    /// it is), and otherwise as for [`encode_frame_head`](Self::encode_frame_head).
+    pub fn encode_frame_head_unmasked(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+        fin: bool,
+    ) -> Result<FrameHead, Error> {
+        if self.role.masks_outgoing() {
+            return Err(Misuse::MaskRequired.into());
+        }
+        self.frame_head(kind, payload, fin).map(|(head, _)| head)
+    }
+
+    /// The checks and the header of [`encode_frame_head`](Self::encode_frame_head), with the
+    /// masking key the payload must be masked with (for a client).
+    fn frame_head(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+        fin: bool,
+    ) -> Result<(FrameHead, Option<[u8; 4]>), Error> {
         let (opcode, utf8) = self.begin_data(kind, payload, fin, Mode::FRAGMENT)?;
         let mask = self.next_mask()?;
         let header = FrameHeader::new(opcode, fin, payload.len() as u64, mask);
         let mut head = FrameHead { bytes: [0; MAX_HEADER_LEN], len: 0 };
         head.len = encode_header(&header, &mut head.bytes) as u8;
-        if let Some(key) = mask {
-            apply_mask(payload, key, 0);
-        }
         self.end_data(kind, fin, utf8);
-        Ok(head)
+        Ok((head, mask))
     }
 
     fn send_message(
