@@ -190,6 +190,13 @@ impl<S: Read + Write> WebSocket<S> {
         Timestamp::from_duration(self.epoch.elapsed())
     }
 
+    /// Tells the connection the time, reading the clock only when it has timers.
+    fn stamp(&mut self) {
+        if self.conn.uses_timers() {
+            self.conn.set_time(self.now());
+        }
+    }
+
     /// Receives the next whole message or control frame. Pings are answered and a Close is
     /// replied to automatically (with the default [`Config`]); they are still
     /// reported.
@@ -200,7 +207,7 @@ impl<S: Read + Write> WebSocket<S> {
     /// the protocol (the answering Close frame has been sent), [`WsError::Io`] from the stream.
     pub fn recv(&mut self) -> Result<Message<'_>, WsError> {
         let ready = loop {
-            self.conn.set_time(self.now());
+            self.stamp();
             let next = self.inbox.next(&mut self.conn);
             match self.flush_replies() {
                 // A peer that closed the transport right after its Close frame cannot take our
@@ -341,7 +348,7 @@ impl<S: Read + Write> WebSocket<S> {
         &mut self,
         f: impl FnOnce(&mut Connection, &mut Vec<u8>) -> Result<(), crate::Error>,
     ) -> Result<(), WsError> {
-        self.conn.set_time(self.now());
+        self.stamp();
         f(&mut self.conn, &mut self.out)?;
         self.flush()
     }

@@ -74,7 +74,8 @@ pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
     let mut hs = request.write(&mut out)?;
     stream.write_all(&out).await?;
     stream.flush().await?;
-    let mut buf = [0; READ_CHUNK];
+    // On the heap: a 4 KiB array would make every future that awaits this one 4 KiB larger.
+    let mut buf = std::vec![0; READ_CHUNK];
     loop {
         let n = read_some(&mut stream, &mut buf).await?;
         if let Some(done) = client_step(&mut hs, &buf[..n], config) {
@@ -105,7 +106,8 @@ pub async fn accept_with<S: AsyncRead + AsyncWrite + Unpin>(
     mut decide: impl FnMut(&UpgradeRequest) -> Decision,
 ) -> Result<(WebSocket<S>, Negotiated), WsError> {
     let mut hs = ServerHandshake::new();
-    let mut buf = [0; READ_CHUNK];
+    // On the heap: a 4 KiB array would make every future that awaits this one 4 KiB larger.
+    let mut buf = std::vec![0; READ_CHUNK];
     loop {
         let n = read_some(&mut stream, &mut buf).await?;
         if let Some(done) = server_step(&mut hs, &buf[..n], config, &mut decide) {
@@ -153,6 +155,14 @@ type Stream<S> = Pin<Box<S>>;
 /// The time on the clock that starts at `epoch`.
 fn now(epoch: Instant) -> Timestamp {
     Timestamp::from_duration(epoch.elapsed())
+}
+
+/// Tells `conn` the time, reading the clock only when it has timers (a clock read per message
+/// shows in profiles otherwise).
+fn stamp(conn: &mut Connection, epoch: Instant) {
+    if conn.uses_timers() {
+        conn.set_time(now(epoch));
+    }
 }
 
 /// A WebSocket over an async stream.
@@ -418,7 +428,7 @@ impl<S: AsyncWrite> Core<S> {
         &mut self,
         f: impl FnOnce(&mut Connection, &mut Vec<u8>) -> Result<(), crate::Error>,
     ) -> Result<(), WsError> {
-        self.conn.set_time(now(self.epoch));
+        stamp(&mut self.conn, self.epoch);
         f(&mut self.conn, &mut self.out)?;
         self.flush().await
     }
@@ -453,7 +463,7 @@ impl<S: AsyncWrite> Core<S> {
         vectored: bool,
         copy: impl FnOnce(&mut Connection, &mut Vec<u8>) -> Result<(), crate::Error>,
     ) -> Result<(), WsError> {
-        self.conn.set_time(now(self.epoch));
+        stamp(&mut self.conn, self.epoch);
         let vectored = vectored
             && data.len() >= VECTORED_MIN
             && data.len() <= self.conn.config().max_outgoing_frame.max(1)
@@ -501,9 +511,8 @@ impl<S: AsyncWrite> WsWriter<S> {
     ) -> Result<(), WsError> {
         {
             let mut s = lock(&self.shared);
-            let now = now(s.epoch);
-            let Shared { conn, out, .. } = &mut *s;
-            conn.set_time(now);
+            let Shared { conn, out, epoch } = &mut *s;
+            stamp(conn, *epoch);
             f(conn, out)?;
         }
         flush_shared(&self.shared, &self.writer).await
@@ -656,10 +665,10 @@ impl Incoming {
     async fn recv(&mut self, link: &mut impl Link) -> Result<Message<'_>, WsError> {
         loop {
             if self.ready.is_none() {
-                let now = now(link.epoch());
+                let epoch = link.epoch();
                 let inbox = &mut self.inbox;
                 let (next, replies) = link.with(|conn, out| {
-                    conn.set_time(now);
+                    stamp(conn, epoch);
                     let next = inbox.next(conn);
                     (next, conn.poll_transmit(out).is_ok_and(|n| n > 0))
                 });

@@ -89,6 +89,15 @@ pub(super) struct Timers {
 }
 
 impl Connection {
+    /// Whether any timer is configured (keepalive, close or idle deadline). Without one, the
+    /// connection never looks at the time: an adapter can skip reading its clock, and
+    /// [`set_time`](Self::set_time) and [`poll_timeout`](Self::poll_timeout) do nothing useful.
+    #[must_use]
+    pub fn uses_timers(&self) -> bool {
+        let c = &self.config;
+        c.keepalive_interval.is_some() || c.close_timeout.is_some() || c.idle_timeout.is_some()
+    }
+
     /// Tells the connection the current time, so that activity is stamped precisely. Adapters
     /// call it before feeding input; times that go backwards are ignored.
     pub fn set_time(&mut self, now: Timestamp) {
