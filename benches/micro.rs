@@ -4,7 +4,7 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use wsproto::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, decode_header, encode_header};
-use wsproto::mask::apply_mask;
+use wsproto::mask::{apply_mask, copy_masked};
 use wsproto::utf8::Utf8Validator;
 use wsproto::{Config, Connection, Event, KeySource, Role};
 
@@ -18,6 +18,19 @@ fn masking(c: &mut Criterion) {
         });
         g.bench_with_input(BenchmarkId::new("unaligned", size), &size, |b, &size| {
             b.iter(|| apply_mask(black_box(&mut data[3..size + 3]), [1, 2, 3, 4], 1))
+        });
+        // What a client send does: copy the payload into the output and mask it, in one pass
+        // (`copy_masked`) or as a copy followed by an in-place mask.
+        let src = vec![0x33_u8; size];
+        let mut dst = vec![0_u8; size];
+        g.bench_with_input(BenchmarkId::new("copy_masked", size), &size, |b, _| {
+            b.iter(|| copy_masked(black_box(&mut dst), black_box(&src), [1, 2, 3, 4], 0))
+        });
+        g.bench_with_input(BenchmarkId::new("copy_then_mask", size), &size, |b, _| {
+            b.iter(|| {
+                dst.copy_from_slice(black_box(&src));
+                apply_mask(black_box(&mut dst), [1, 2, 3, 4], 0)
+            })
         });
     }
     g.finish();
