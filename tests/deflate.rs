@@ -1,4 +1,3 @@
-#![cfg(feature = "deflate")]
 //! permessage-deflate (RFC 7692) on the connection: the RFC's examples under every split of the
 //! input and several scratch sizes, random round trips under every parameter combination,
 //! what goes on the wire (RSV1, `min_size`, frame splitting, context takeover), and a peer's
@@ -6,6 +5,7 @@
 //!
 //! The wire is checked with an independent decoder (flate2 directly, with the sender's
 //! negotiated window), so compressed data that only *our* inflater could read would fail.
+#![cfg(feature = "deflate")]
 
 mod common;
 

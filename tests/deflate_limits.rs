@@ -1,4 +1,3 @@
-#![cfg(feature = "deflate")]
 //! `Config::max_message_size` counts inflated bytes (RFC 7692 §8 warns of decompression
 //! bombs): a small compressed frame that would inflate to tens or hundreds of MiB fails with
 //! 1009 after at most the limit has been handed out, whole or fragmented, and a message
@@ -6,6 +5,7 @@
 //!
 //! DEFLATE cannot do better than about 1032:1 (a 258-byte match in two bits), so the bombs are
 //! ~48 KiB of compressed data inflating to 48 MiB, and ~256 KiB inflating to 256 MiB.
+#![cfg(feature = "deflate")]
 
 mod common;
 

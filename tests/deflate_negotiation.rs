@@ -1,10 +1,10 @@
-#![cfg(feature = "deflate")]
 //! Negotiating permessage-deflate (RFC 7692 §5, §7.1) through full in-memory handshakes:
 //! the exact `Sec-WebSocket-Extensions` values written by both sides for a matrix of client and
 //! server configurations, both sides agreeing on the parameters, messages then flowing
 //! compressed both ways with the agreed context and window rules; invalid offers declined with
 //! a fallback to a later valid one; bad responses refused by the client; a server without
 //! deflate ignoring the offer; browsers' offers.
+#![cfg(feature = "deflate")]
 
 mod common;
 

@@ -1,7 +1,7 @@
-#![cfg(feature = "tokio")]
 //! The tokio adapter: a full session over an in-memory duplex stream, automatic pongs after a
 //! split, `recv` cancel safety, and the unsplit path (round trips over small pipes and loopback
 //! TCP, `recv_with_sender`, cancelled sends, vectored writes next to permessage-deflate).
+#![cfg(feature = "tokio")]
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
