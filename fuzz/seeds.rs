@@ -6,16 +6,19 @@
 //! ```
 //!
 //! Frames, requests, responses and compressed payloads are made by the crate itself, so the
-//! seeds stay valid as the crate changes. The structured inputs of `connection_ops` and
-//! `roundtrip` are written in `arbitrary`'s byte format and checked by decoding them again.
+//! seeds stay valid as the crate changes. The structured inputs of `connection_ops`,
+//! `roundtrip` and `timers` are written in `arbitrary`'s byte format and checked by decoding them
+//! again; each `timers` seed is also run, and must make the timer it was written for fire.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use arbitrary::{Arbitrary, Unstructured};
+use wsproto::Timer;
 use wsproto::deflate::{DeflateConfig, DeflateParams, PerMessageDeflate};
 use wsproto::handshake::ClientRequest;
 use wsproto::{CloseCode, CloseFrame, Config, Connection, KeySource, MessageKind, Role};
+use wsproto_fuzz::timers::{PeerAct, TimerOp, TimersInput, TimersOutcome};
 use wsproto_fuzz::{
     CodeSel, ConfigSel, DeflateSel, FrameSpec, Msg, Op, OpsInput, PeerOp, RoundtripInput, WireChecker, WriteOp,
     raw_frame,
@@ -32,6 +35,7 @@ fn main() {
         ("inflate", inflate()),
         ("connection_ops", connection_ops()),
         ("roundtrip", roundtrip()),
+        ("timers", timers()),
     ] {
         let dir = root.join(target);
         fs::create_dir_all(&dir).unwrap();
@@ -467,5 +471,178 @@ fn roundtrip() -> Seeds {
         ("deflate", make(Some(sel), 0, 4095, Some((false, CodeSel::None, vec![])))),
         ("deflate-small", make(Some(sel), 7, 2, None)),
         ("invalid-close-code", make(None, 0, 0, Some((true, CodeSel::Raw(1005), vec![])))),
+    ]
+}
+
+/// A timer setting of `ms` milliseconds (1..=60 000), as `TimersInput` maps it.
+fn timer_ms(ms: u16) -> Option<u16> {
+    assert!((1..=60_000).contains(&ms));
+    Some(ms - 1)
+}
+
+fn at(ms: u32) -> TimerOp {
+    TimerOp::Time { ms, back: false, handle: false }
+}
+
+fn handle_at(ms: u32) -> TimerOp {
+    TimerOp::Time { ms, back: false, handle: true }
+}
+
+/// Encodes a `timers` input, checks that it decodes, runs it and checks what fired.
+fn timers_seed(input: TimersInput, expected: TimersOutcome) -> Vec<u8> {
+    let bytes = input.encode();
+    checked(&input, &bytes);
+    let outcome = wsproto_fuzz::timers::run(&input);
+    assert_eq!(outcome.fired, expected.fired, "{input:?}");
+    assert_eq!(outcome.gave_up, expected.gave_up, "{input:?}");
+    assert!(outcome.keepalive_pings >= expected.keepalive_pings, "{input:?}: {outcome:?}");
+    bytes
+}
+
+fn timers() -> Seeds {
+    use TimerOp::*;
+    let base = TimersInput {
+        client: false,
+        no_timers: false,
+        keepalive_interval: None,
+        keepalive_timeout: None,
+        close_timeout: None,
+        idle_timeout: None,
+        no_auto_pong: false,
+        no_auto_close: false,
+        epoch: 3_600_000,
+        ops: Vec::new(),
+    };
+    let fired = |timer| TimersOutcome { fired: Some(timer), ..TimersOutcome::default() };
+    // Data both ways, then silence: the idle deadline runs from our last message's stamp.
+    let idle = TimersInput {
+        idle_timeout: timer_ms(1_000),
+        keepalive_interval: timer_ms(30_000),
+        ops: vec![
+            at(0),
+            Peer(PeerAct::Text(b"hello".to_vec())),
+            Deliver { len: 0, pieces: vec![3, 1] },
+            at(500),
+            SendText(b"hi".to_vec()),
+            PeerRead,
+            handle_at(400),
+            handle_at(999),
+            AtDeadline { early: true },
+            AtDeadline { early: false },
+            PollTransmit,
+            PeerRead,
+            handle_at(10),
+        ],
+        ..base.clone()
+    };
+    // A peer that answers the first keepalive Ping, then goes silent: pinged, declared dead.
+    let keepalive = TimersInput {
+        client: true,
+        keepalive_interval: timer_ms(10_000),
+        keepalive_timeout: timer_ms(5_000),
+        ops: vec![
+            handle_at(0),
+            Peer(PeerAct::Ping(b"x".to_vec())),
+            Deliver { len: 2, pieces: vec![] },
+            Deliver { len: 0, pieces: vec![] },
+            PollTransmit,
+            at(3_000),
+            AtDeadline { early: false },
+            PollTransmit,
+            PeerRead,
+            Deliver { len: 0, pieces: vec![1] },
+            handle_at(1_000),
+            AtDeadline { early: false },
+            PollTransmit,
+            handle_at(4_000),
+            AtDeadline { early: true },
+            AtDeadline { early: false },
+            TimerOp::Time { ms: 60_000, back: true, handle: true },
+        ],
+        ..base.clone()
+    };
+    // Our Close goes unanswered: the close handshake times out. The peer's data still counts
+    // as activity meanwhile, and a time going backwards changes nothing.
+    let close_handshake = TimersInput {
+        keepalive_interval: timer_ms(1_000),
+        close_timeout: timer_ms(2_000),
+        ops: vec![
+            handle_at(100),
+            Close(CodeSel::Table(0)),
+            handle_at(1_500),
+            Peer(PeerAct::Binary(vec![1, 2, 3])),
+            Deliver { len: 0, pieces: vec![2] },
+            TimerOp::Time { ms: 5_000, back: true, handle: true },
+            AtDeadline { early: true },
+            AtDeadline { early: false },
+            handle_at(1),
+        ],
+        ..base.clone()
+    };
+    // The peer's Close is not answered automatically (ClosingRemote): keepalive still runs.
+    let closing_remote = TimersInput {
+        no_auto_close: true,
+        keepalive_interval: timer_ms(2_000),
+        keepalive_timeout: timer_ms(1_000),
+        idle_timeout: timer_ms(60_000),
+        ops: vec![
+            at(0),
+            Peer(PeerAct::Close(CodeSel::Table(1))),
+            Deliver { len: 0, pieces: vec![] },
+            at(10),
+            SendBinary(b"last words".to_vec()),
+            AtDeadline { early: false },
+            AtDeadline { early: false },
+            PollTransmit,
+            AtDeadline { early: false },
+        ],
+        ..base.clone()
+    };
+    // A client whose close handshake is done waits for the server to close the transport, and
+    // gives up after close_timeout.
+    let gives_up = TimersInput {
+        client: true,
+        close_timeout: timer_ms(3_000),
+        idle_timeout: timer_ms(5_000),
+        ops: vec![
+            at(0),
+            Close(CodeSel::Table(0)),
+            at(100),
+            PeerRead,
+            handle_at(200),
+            Deliver { len: 0, pieces: vec![1, 1, 1] },
+            AtDeadline { early: true },
+            AtDeadline { early: false },
+            handle_at(70_000),
+        ],
+        ..base.clone()
+    };
+    // Settings that are ignored: no timer ever.
+    let none = TimersInput {
+        client: true,
+        no_timers: true,
+        keepalive_interval: timer_ms(1),
+        close_timeout: timer_ms(1),
+        ops: vec![
+            handle_at(0),
+            Peer(PeerAct::Text(b"tick".to_vec())),
+            Deliver { len: 0, pieces: vec![] },
+            handle_at(70_000),
+            Close(CodeSel::Table(0)),
+            handle_at(70_000),
+            AtDeadline { early: false },
+        ],
+        ..base
+    };
+    vec![
+        ("idle", timers_seed(idle, fired(Timer::Idle))),
+        ("keepalive", timers_seed(keepalive, TimersOutcome { keepalive_pings: 2, ..fired(Timer::KeepAlive) })),
+        ("close-handshake", timers_seed(close_handshake, fired(Timer::CloseHandshake))),
+        (
+            "closing-remote-keepalive",
+            timers_seed(closing_remote, TimersOutcome { keepalive_pings: 1, ..fired(Timer::KeepAlive) }),
+        ),
+        ("client-gives-up", timers_seed(gives_up, TimersOutcome { gave_up: true, ..TimersOutcome::default() })),
+        ("no-timers", timers_seed(none, TimersOutcome::default())),
     ]
 }

@@ -28,6 +28,15 @@ pub enum Message<'a> {
 /// [`Config::max_message_size`](crate::Config::max_message_size), which is checked before any
 /// of a frame's payload is accepted.
 ///
+/// The buffer does not keep the memory an unusually large message needed. Its retain limit is
+/// [`DEFAULT_RETAIN`](Self::DEFAULT_RETAIN), or the capacity given to
+/// [`with_capacity`](Self::with_capacity) if larger. When a message is complete, or one
+/// arrives in one piece, and the buffer's capacity is over both twice the retain limit and
+/// four times that message's size, it shrinks to the retain limit (or the message's size, if
+/// larger). So the first small message after a large one brings the buffer back to the retain
+/// limit, while messages of about the same size (large or not) are gathered without any
+/// allocation.
+///
 /// ```
 /// use wsproto::{Config, Connection, KeySource, Message, MessageAssembler, MessageKind, Role};
 /// let mut client = Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(3));
@@ -50,23 +59,36 @@ pub enum Message<'a> {
 /// }
 /// assert_eq!(got.as_deref(), Some("Hello, world"));
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct MessageAssembler {
     buf: Vec<u8>,
     kind: Option<MessageKind>,
+    /// Capacity kept between messages however small they are.
+    retain: usize,
+}
+
+impl Default for MessageAssembler {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl MessageAssembler {
+    /// The capacity (64 KiB) the reassembly buffer keeps after a larger message, once smaller
+    /// messages follow, unless [`with_capacity`](Self::with_capacity) asked for more.
+    pub const DEFAULT_RETAIN: usize = crate::buf::RETAIN_CAPACITY;
+
     /// An assembler with no buffer yet.
     #[must_use]
     pub const fn new() -> Self {
-        Self { buf: Vec::new(), kind: None }
+        Self { buf: Vec::new(), kind: None, retain: Self::DEFAULT_RETAIN }
     }
 
-    /// An assembler whose buffer starts with `capacity` bytes.
+    /// An assembler whose buffer starts with `capacity` bytes, and keeps that much (at least
+    /// [`DEFAULT_RETAIN`](Self::DEFAULT_RETAIN)) after larger messages.
     #[must_use]
     pub fn with_capacity(capacity: usize) -> Self {
-        Self { buf: Vec::with_capacity(capacity), kind: None }
+        Self { buf: Vec::with_capacity(capacity), kind: None, retain: capacity.max(Self::DEFAULT_RETAIN) }
     }
 
     /// Takes the next event and returns a whole message when one is complete. Control frames
@@ -87,6 +109,7 @@ impl MessageAssembler {
             self.kind = Some(kind);
             if last {
                 // Arrived whole: lend the caller's own bytes.
+                crate::buf::release_excess(&mut self.buf, data.len(), self.retain);
                 return to_message(kind, data).map(Some);
             }
         }
@@ -95,10 +118,13 @@ impl MessageAssembler {
             return Ok(None);
         }
         let kind = self.kind.take().unwrap_or(kind);
+        let len = self.buf.len();
+        crate::buf::release_excess(&mut self.buf, len, self.retain);
         to_message(kind, &self.buf).map(Some)
     }
 
-    /// Releases buffer memory beyond `keep` bytes (after an unusually large message).
+    /// Releases buffer memory beyond `keep` bytes now (it also happens by itself: see the
+    /// type's documentation).
     pub fn shrink_to(&mut self, keep: usize) {
         self.buf.clear();
         self.buf.shrink_to(keep);

@@ -9,7 +9,8 @@ pub enum Full {
         /// Free space the write needs.
         required: usize,
     },
-    /// A [`WriteQueue`] is over its high-water mark: drain it below the low-water mark first.
+    /// A [`WriteQueue`] refuses the write until it drains: data frames until the queue is
+    /// down to its low-water mark, control frames until they fit under its high-water mark.
     Backpressure,
 }
 
@@ -26,7 +27,10 @@ impl From<Full> for crate::Error {
 /// [`WriteQueue`].
 ///
 /// Every write of the connection is all-or-nothing: it first asks for the whole space it
-/// needs with [`reserve`](Self::reserve), and a buffer that refuses makes the call fail with
+/// needs with [`reserve`](Self::reserve) (or [`reserve_control`](Self::reserve_control),
+/// [`reserve_close`](Self::reserve_close); a compressed message asks
+/// [`check_space`](Self::check_space) for its worst case before compressing, then reserves
+/// its real size), and a buffer that refuses makes the call fail with
 /// [`Error::BufferTooSmall`](crate::Error::BufferTooSmall) or
 /// [`Error::Backpressure`](crate::Error::Backpressure) before anything is written.
 pub trait OutBuf {
@@ -36,14 +40,45 @@ pub trait OutBuf {
     /// [`Full`] when the buffer cannot or will not take them now.
     fn reserve(&mut self, additional: usize) -> Result<(), Full>;
 
+    /// Checks, without making room yet, that `additional` more bytes of data frames could be
+    /// taken now; a [`reserve`](Self::reserve) of at most `additional` bytes that follows
+    /// (with nothing written in between) must then succeed.
+    ///
+    /// The connection asks this before it compresses a message (permessage-deflate): the
+    /// compression context cannot be rewound, so a refusal has to come first, for the
+    /// worst-case size, and only the compressed frame's real size is reserved afterwards. The
+    /// default calls [`reserve`](Self::reserve), which is correct for any buffer; a growable
+    /// buffer overrides it so that it does not allocate the worst case.
+    ///
+    /// # Errors
+    /// [`Full`] as [`reserve`](Self::reserve) would give it.
+    fn check_space(&mut self, additional: usize) -> Result<(), Full> {
+        self.reserve(additional)
+    }
+
     /// Makes room for `additional` more bytes of control frames only (Pong, Ping, Close: a few
-    /// hundred bytes at most, from fixed slots). A bounded queue lets these through even over
-    /// its high-water mark, so that replies are never held back behind data.
+    /// hundred bytes at most, from the connection's fixed reply slots). A [`WriteQueue`] takes
+    /// these while they fit under its high-water mark, even while it refuses data, so that
+    /// replies are not held back behind data; when they do not fit, the replies wait in the
+    /// connection's slots (only the latest Pong is kept) for a later
+    /// [`poll_transmit`](crate::Connection::poll_transmit).
+    ///
+    /// # Errors
+    /// [`Full::TooSmall`] when a fixed buffer cannot take them, [`Full::Backpressure`] when
+    /// they would take a bounded queue over its high-water mark.
+    fn reserve_control(&mut self, additional: usize) -> Result<(), Full> {
+        self.reserve(additional)
+    }
+
+    /// Makes room for a batch of control frames that ends with our Close frame (the pending
+    /// Ping and Pong replies, then the Close). A connection sends one Close frame in its life,
+    /// so a [`WriteQueue`] always takes this batch, even over its high-water mark: closing
+    /// never waits for a peer that does not read.
     ///
     /// # Errors
     /// [`Full::TooSmall`] when a fixed buffer cannot take them.
-    fn reserve_control(&mut self, additional: usize) -> Result<(), Full> {
-        self.reserve(additional)
+    fn reserve_close(&mut self, additional: usize) -> Result<(), Full> {
+        self.reserve_control(additional)
     }
 
     /// Appends `bytes` (space was reserved) and returns the appended region, so that it can be
@@ -54,6 +89,28 @@ pub trait OutBuf {
     /// in place; buffers that can write the masked bytes in one pass override it.
     fn append_masked(&mut self, bytes: &[u8], key: [u8; 4]) {
         crate::mask::apply_mask(self.append(bytes), key, 0);
+    }
+}
+
+/// Capacity a reused buffer (the message assembler's, the compressor's output buffer) keeps
+/// between messages when it grew for a larger one: small traffic after a large message goes
+/// back to about this much memory per buffer.
+#[cfg(feature = "alloc")]
+pub(crate) const RETAIN_CAPACITY: usize = 64 * 1024;
+
+/// Gives back the memory a reused buffer grew for an unusually large message.
+///
+/// Call it once per message, with `used` the bytes that message needed in `buf`. When the
+/// capacity is over both twice `floor` and four times `used`, it shrinks to `max(floor, used)`
+/// (the contents, at most `used` bytes, are kept). Growth at most doubles a buffer, so traffic
+/// of about the same size each time never shrinks it, not even for messages of about `floor`
+/// bytes (a buffer that grew for one up to `2 × floor` stays), and steady state allocates
+/// nothing per message; the first message after a large one, if small, brings the buffer back
+/// to `floor`.
+#[cfg(feature = "alloc")]
+pub(crate) fn release_excess(buf: &mut alloc::vec::Vec<u8>, used: usize, floor: usize) {
+    if buf.capacity() > floor.saturating_mul(2).max(used.saturating_mul(4)) {
+        buf.shrink_to(floor.max(used).max(buf.len()));
     }
 }
 
@@ -70,6 +127,12 @@ fn vec_append_masked(vec: &mut alloc::vec::Vec<u8>, bytes: &[u8], key: [u8; 4]) 
 impl OutBuf for alloc::vec::Vec<u8> {
     fn reserve(&mut self, additional: usize) -> Result<(), Full> {
         alloc::vec::Vec::reserve(self, additional);
+        Ok(())
+    }
+
+    fn check_space(&mut self, _additional: usize) -> Result<(), Full> {
+        // A `Vec` takes anything; room is made by the `reserve` that follows, for what is
+        // really written.
         Ok(())
     }
 
@@ -159,8 +222,16 @@ impl<T: OutBuf + ?Sized> OutBuf for &mut T {
         (**self).reserve(additional)
     }
 
+    fn check_space(&mut self, additional: usize) -> Result<(), Full> {
+        (**self).check_space(additional)
+    }
+
     fn reserve_control(&mut self, additional: usize) -> Result<(), Full> {
         (**self).reserve_control(additional)
+    }
+
+    fn reserve_close(&mut self, additional: usize) -> Result<(), Full> {
+        (**self).reserve_close(additional)
     }
 
     fn append(&mut self, bytes: &[u8]) -> &mut [u8] {
@@ -175,13 +246,31 @@ impl<T: OutBuf + ?Sized> OutBuf for &mut T {
 /// A bounded output queue with high- and low-water marks (feature `alloc`).
 ///
 /// Frames are appended at the back; the caller writes [`pending`](Self::pending) to the
-/// transport and reports what went out with [`consume`](Self::consume). Once the queued bytes
-/// go over the high-water mark, data sends fail with
-/// [`Error::Backpressure`](crate::Error::Backpressure) (nothing written, nothing lost) until the
-/// queue drains to the low-water mark. Control frames (the automatic Pong and Close replies, a
-/// keepalive Ping) always get through, and since they come from fixed slots in the connection,
-/// they never pile up: only the latest Pong is kept. A message larger than the high-water mark
-/// is still accepted into an empty queue.
+/// transport and reports what went out with [`consume`](Self::consume). What it takes:
+///
+/// * **Data frames** (and the replies written ahead of them) are taken while the queued bytes
+///   stay at or below the high-water mark once written, or into an empty queue (so a message
+///   larger than the high-water mark still goes out). A send that would go over the mark fails
+///   with [`Error::Backpressure`](crate::Error::Backpressure) (nothing written, nothing lost),
+///   and data stays refused until the queue has drained to the low-water mark.
+/// * **Control frames** (the automatic Pong reply, a keepalive Ping, [`ping`] and [`pong`]) are
+///   taken while the queued bytes stay at or below the high-water mark once written (or into
+///   an empty queue), even while data is refused, so replies are not held back behind data.
+///   When they do not fit they are refused with
+///   [`Error::Backpressure`](crate::Error::Backpressure): automatic replies then wait in the
+///   connection's fixed slots, where a newer Ping's Pong replaces an older one, and go out
+///   with the first [`poll_transmit`](crate::Connection::poll_transmit) after the queue has
+///   drained enough.
+/// * **Our Close frame** is always taken, even over the high-water mark, together with the
+///   replies written ahead of it (at most one keepalive Ping and one Pong): a connection
+///   sends only one Close frame.
+///
+/// So however many Pings a peer that never reads sends, the queued bytes stay at or below the
+/// high-water mark (or hold the one frame that went into an empty queue), plus at most one
+/// batch of Ping, Pong and Close, once: at most 3 × 131 bytes.
+///
+/// [`ping`]: crate::Connection::ping
+/// [`pong`]: crate::Connection::pong
 ///
 /// ```
 /// use wsproto::{Config, Connection, Error, Role, WriteQueue};
@@ -254,15 +343,29 @@ impl WriteQueue {
 #[cfg(feature = "alloc")]
 impl OutBuf for WriteQueue {
     fn reserve(&mut self, additional: usize) -> Result<(), Full> {
+        self.check_space(additional)?;
+        self.buf.reserve(additional);
+        Ok(())
+    }
+
+    fn check_space(&mut self, additional: usize) -> Result<(), Full> {
         if self.blocked || (!self.is_empty() && self.len() + additional > self.high) {
             self.blocked = true;
+            return Err(Full::Backpressure);
+        }
+        Ok(())
+    }
+
+    fn reserve_control(&mut self, additional: usize) -> Result<(), Full> {
+        if !self.is_empty() && self.len() + additional > self.high {
+            // The replies wait in the connection's fixed slots instead, so they cannot pile up.
             return Err(Full::Backpressure);
         }
         self.buf.reserve(additional);
         Ok(())
     }
 
-    fn reserve_control(&mut self, additional: usize) -> Result<(), Full> {
+    fn reserve_close(&mut self, additional: usize) -> Result<(), Full> {
         self.buf.reserve(additional);
         Ok(())
     }

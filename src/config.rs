@@ -17,6 +17,23 @@ use core::time::Duration;
 /// | [`keepalive_interval`](Self::keepalive_interval), [`keepalive_timeout`](Self::keepalive_timeout) | off | Ping; then close 1006 locally |
 /// | [`close_timeout`](Self::close_timeout) | off | drop the transport |
 /// | [`idle_timeout`](Self::idle_timeout) | off | close 1001 |
+/// | [`handshake_timeout`](Self::handshake_timeout), [`write_timeout`](Self::write_timeout) | off (used by the I/O adapters only) | fail the connection |
+///
+/// The sans-IO core has no timer unless one is set here. The I/O adapters
+/// ([`adapters`](crate::adapters), feature `std`) are stricter by default: their entry points
+/// (`accept`, `accept_with`, `client`, `connect`) run with
+/// [`with_adapter_deadlines`](Self::with_adapter_deadlines), which fills every deadline left
+/// unset with the defaults of Python `websockets`:
+///
+/// | deadline | adapter default |
+/// |---|---|
+/// | opening handshake | 10 s |
+/// | keepalive: Ping after 20 s without traffic, peer dead 20 s later | 20 s + 20 s |
+/// | close handshake | 10 s |
+/// | a write that makes no progress | 20 s |
+///
+/// Set [`adapter_deadlines`](Self::adapter_deadlines) to `false` to run the adapters with
+/// exactly the timers set here (none by default).
 ///
 /// Setters take and return `Self`, so a configuration reads as one expression:
 ///
@@ -57,7 +74,25 @@ pub struct Config {
     /// Fail the connection (sending Close 1001) when no data message went either way for this
     /// long; Pings and Pongs do not count. Off by default.
     pub idle_timeout: Option<Duration>,
+    /// Used by the I/O adapters only (the core never sees the opening handshake's bytes
+    /// arrive): fail the opening handshake when it has not finished this long after it began
+    /// ([`Timer::Handshake`](crate::Timer::Handshake)). Off by default; 10 s in the adapters.
+    pub handshake_timeout: Option<Duration>,
+    /// Used by the I/O adapters only: fail the connection when a write to the transport makes
+    /// no progress for this long (a peer that does not read;
+    /// [`Timer::Write`](crate::Timer::Write)). Off by default; 20 s in the adapters.
+    pub write_timeout: Option<Duration>,
+    /// Whether the I/O adapters fill the deadlines left unset (`None`) with their defaults
+    /// (see the table above). The core ignores it. On by default.
+    pub adapter_deadlines: bool,
 }
+
+/// The adapters' defaults (those of Python `websockets`): see [`Config`].
+const ADAPTER_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+const ADAPTER_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(20);
+const ADAPTER_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+const ADAPTER_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+const ADAPTER_WRITE_TIMEOUT: Duration = Duration::from_secs(20);
 
 impl Config {
     /// The default configuration (see the table above).
@@ -74,7 +109,65 @@ impl Config {
             keepalive_timeout: None,
             close_timeout: None,
             idle_timeout: None,
+            handshake_timeout: None,
+            write_timeout: None,
+            adapter_deadlines: true,
         }
+    }
+
+    /// This configuration with the I/O adapters' default deadlines filled in where none is
+    /// set (see the table above), unless [`adapter_deadlines`](Self::adapter_deadlines) is
+    /// off. The keepalive pair is filled only when neither half is set. The adapters call it;
+    /// a program that drives the core itself may too.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use wsproto::Config;
+    /// let config = Config::new().close_timeout(Duration::from_secs(3)).with_adapter_deadlines();
+    /// assert_eq!(config.close_timeout, Some(Duration::from_secs(3)));
+    /// assert_eq!(config.keepalive_interval, Some(Duration::from_secs(20)));
+    /// assert_eq!(Config::new().adapter_deadlines(false).with_adapter_deadlines(), Config::new().adapter_deadlines(false));
+    /// ```
+    #[must_use]
+    pub const fn with_adapter_deadlines(mut self) -> Self {
+        if !self.adapter_deadlines {
+            return self;
+        }
+        if self.keepalive_interval.is_none() && self.keepalive_timeout.is_none() {
+            self.keepalive_interval = Some(ADAPTER_KEEPALIVE_INTERVAL);
+            self.keepalive_timeout = Some(ADAPTER_KEEPALIVE_TIMEOUT);
+        }
+        if self.close_timeout.is_none() {
+            self.close_timeout = Some(ADAPTER_CLOSE_TIMEOUT);
+        }
+        if self.handshake_timeout.is_none() {
+            self.handshake_timeout = Some(ADAPTER_HANDSHAKE_TIMEOUT);
+        }
+        if self.write_timeout.is_none() {
+            self.write_timeout = Some(ADAPTER_WRITE_TIMEOUT);
+        }
+        self
+    }
+
+    /// Sets [`adapter_deadlines`](Self::adapter_deadlines).
+    #[must_use]
+    pub const fn adapter_deadlines(mut self, on: bool) -> Self {
+        self.adapter_deadlines = on;
+        self
+    }
+
+    /// Sets [`handshake_timeout`](Self::handshake_timeout).
+    #[must_use]
+    pub const fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = Some(timeout);
+        self
+    }
+
+    /// Sets [`write_timeout`](Self::write_timeout).
+    #[must_use]
+    pub const fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = Some(timeout);
+        self
     }
 
     /// Sets [`keepalive_interval`](Self::keepalive_interval) and

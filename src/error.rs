@@ -150,7 +150,8 @@ pub enum Error {
     /// The transport ended before the close handshake finished (close code 1006, never sent).
     UnexpectedEof,
     /// A deadline passed: a dead peer (report 1006), an idle connection (close code 1001 sent),
-    /// or a close handshake that did not finish in time.
+    /// a close handshake that did not finish in time, and in the I/O adapters an opening
+    /// handshake that did not finish in time or a write that made no progress.
     Timeout(crate::Timer),
     /// The output buffer cannot hold what must be written; nothing was written.
     BufferTooSmall {

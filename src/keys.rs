@@ -14,6 +14,11 @@
 ///   as a hardware RNG on a microcontroller.
 /// * [`KeySource::seeded`] is deterministic, **for tests only**: its keys are predictable.
 ///
+/// With feature `std`, an `os` source reseeds in a child process after `fork()` (it checks
+/// the process id at each refill of the pool, so at most the keys left in the 256-byte pool
+/// (64 keys) are shared with the parent; draw keys after the fork to share none). Without
+/// `std` there is no process id to check: do not fork a process that holds a client.
+///
 /// Cloning an `os` or `from_fn` source does not copy its state: the clone starts from an empty
 /// pool (and an `os` clone from a fresh seed), so two clones never hand out the same keys. A
 /// `seeded` clone repeats the original's stream, as a test expects.
@@ -40,6 +45,10 @@ enum Filler {
         stream: Option<ChaCha12>,
         /// Refills left before the next reseed.
         left: u32,
+        /// The process that seeded the stream (feature `std`): a child of `fork()` reseeds
+        /// before its first refill instead of repeating its parent's keys.
+        #[cfg(feature = "std")]
+        pid: u32,
     },
     Fn(fn(&mut [u8])),
     Seeded(u64),
@@ -49,7 +58,7 @@ impl Clone for KeySource {
     fn clone(&self) -> Self {
         match &self.fill {
             #[cfg(feature = "getrandom")]
-            Filler::Os { .. } => Self::with(Filler::Os { stream: None, left: 0 }),
+            Filler::Os { .. } => Self::os(),
             Filler::Fn(f) => Self::with(Filler::Fn(*f)),
             Filler::Seeded(state) => Self { fill: Filler::Seeded(*state), pool: self.pool, used: self.used },
         }
@@ -66,7 +75,12 @@ impl KeySource {
     #[cfg(feature = "getrandom")]
     #[must_use]
     pub fn os() -> Self {
-        Self::with(Filler::Os { stream: None, left: 0 })
+        Self::with(Filler::Os {
+            stream: None,
+            left: 0,
+            #[cfg(feature = "std")]
+            pid: 0,
+        })
     }
 
     /// Bytes from a caller-supplied function, which must fill the whole slice with unpredictable
@@ -118,9 +132,20 @@ impl KeySource {
     fn refill(&mut self) {
         match &mut self.fill {
             #[cfg(feature = "getrandom")]
-            Filler::Os { stream, left } => {
+            Filler::Os {
+                stream,
+                left,
+                #[cfg(feature = "std")]
+                pid,
+            } => {
                 use chacha20::rand_core::SeedableRng;
                 use chacha20::rand_core::block::Generator;
+                // After `fork()` parent and child hold the same stream: the child (whose
+                // process id differs) reseeds. One `getpid` per 64 keys.
+                #[cfg(feature = "std")]
+                if core::mem::replace(pid, std::process::id()) != *pid {
+                    *left = 0;
+                }
                 if *left == 0 {
                     let mut seed = [0; 32];
                     if let Err(e) = getrandom::fill(&mut seed) {

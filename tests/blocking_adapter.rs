@@ -52,7 +52,7 @@ fn keepalive_declares_a_silent_peer_dead() {
     });
     let (stream, _) = l.accept().unwrap();
     let config = Config::new().keepalive(Duration::from_millis(200), Duration::from_millis(200));
-    let mut ws = accept(stream, config).unwrap().with_timeout_hook(|s, t| s.set_read_timeout(t));
+    let mut ws = accept(stream, config).unwrap();
     let start = Instant::now();
     let err = ws.recv().unwrap_err();
     assert!(matches!(err, WsError::Protocol(Error::Timeout(Timer::KeepAlive))), "{err}");

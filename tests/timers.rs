@@ -1,6 +1,8 @@
 //! Timers as inputs, on a simulated clock: keepalive pings, dead-peer detection exactly at the
 //! deadline, chatty peers never pinged or declared dead, the close-handshake deadline and the
-//! idle timeout. No timer exists unless configured.
+//! idle timeout. No timer exists unless configured. The time contract: the first time input
+//! starts the timers (any epoch), and what happens between two time inputs is stamped by the
+//! next one, so no deadline ever passes early.
 
 use core::time::Duration;
 
@@ -20,9 +22,9 @@ fn client(config: Config) -> Connection {
     Connection::with_key_source(Role::Client, config, KeySource::seeded(7))
 }
 
-/// Feeds server-to-client bytes at `now` and returns the events' debug strings.
+/// Feeds server-to-client bytes that arrive at `now` (telling the time after the input, as the
+/// adapters do) and returns the events' debug strings.
 fn feed(conn: &mut Connection, now: Timestamp, mut bytes: Vec<u8>) -> Vec<String> {
-    conn.set_time(now);
     let mut out = Vec::new();
     let mut pos = 0;
     loop {
@@ -30,9 +32,11 @@ fn feed(conn: &mut Connection, now: Timestamp, mut bytes: Vec<u8>) -> Vec<String
         pos += r.consumed;
         match r.event {
             Some(e) => out.push(format!("{e:?}")),
-            None => return out,
+            None => break,
         }
     }
+    conn.set_time(now);
+    out
 }
 
 fn server_text(text: &str) -> Vec<u8> {
@@ -152,6 +156,7 @@ fn close_handshake_deadline() {
     c.set_time(ms(1_000));
     assert_eq!(c.poll_timeout(), None);
     c.close(CloseFrame::with_code(CloseCode::NORMAL), &mut Vec::new()).unwrap();
+    c.set_time(ms(1_000));
     assert_eq!(c.poll_timeout(), Some(ms(6_000)));
     c.handle_timeout(ms(5_999)).unwrap();
     assert_eq!(c.state(), State::ClosingLocal);
@@ -180,8 +185,8 @@ fn idle_connection_is_closed_with_1001() {
     c.set_time(ms(0));
     assert_eq!(c.poll_timeout(), Some(ms(30_000)));
     // Data in either direction restarts it; pings do not.
-    c.set_time(ms(10_000));
     c.send_text("hello", &mut Vec::new()).unwrap();
+    c.set_time(ms(10_000));
     assert_eq!(c.poll_timeout(), Some(ms(40_000)));
     let mut ping = Vec::new();
     Connection::new(Role::Server, Config::new()).ping(b"", &mut ping).unwrap();
@@ -206,4 +211,68 @@ fn time_never_goes_backwards() {
     feed(&mut c, ms(2_000), server_text("x"));
     // Activity was stamped at 50 s, the latest time given.
     assert_eq!(c.poll_timeout(), Some(ms(60_000)));
+}
+
+/// An hour into a shared clock: the connection's timers start at its first time input, not at
+/// the clock's zero.
+const HOUR: u64 = 3_600_000;
+
+#[test]
+fn every_timer_starts_at_the_first_time_input_on_any_epoch() {
+    // Idle.
+    let mut c = client(Config::new().idle_timeout(secs(60)));
+    assert_eq!(c.poll_timeout(), Some(Timestamp::ZERO), "before any time: tell me the time");
+    c.handle_timeout(ms(HOUR)).unwrap();
+    assert_eq!(c.state(), State::Open);
+    assert_eq!(c.poll_timeout(), Some(ms(HOUR + 60_000)));
+    c.handle_timeout(ms(HOUR + 59_999)).unwrap();
+    assert_eq!(c.handle_timeout(ms(HOUR + 60_000)), Err(Error::Timeout(Timer::Idle)));
+
+    // Keepalive.
+    let mut c = client(Config::new().keepalive(secs(10), secs(5)));
+    c.set_time(ms(HOUR));
+    assert_eq!(c.poll_timeout(), Some(ms(HOUR + 10_000)));
+    c.handle_timeout(ms(HOUR + 9_999)).unwrap();
+    assert!(!c.wants_transmit());
+    c.handle_timeout(ms(HOUR + 10_000)).unwrap();
+    assert!(c.wants_transmit());
+    assert_eq!(c.poll_timeout(), Some(ms(HOUR + 15_000)));
+
+    // Close: a close issued long after the last time input still gets its whole deadline.
+    let mut c = client(Config::new().close_timeout(secs(5)));
+    c.set_time(ms(HOUR));
+    c.close(CloseFrame::with_code(CloseCode::NORMAL), &mut Vec::new()).unwrap();
+    // Not stamped yet: due now, so that the caller tells the time.
+    assert_eq!(c.poll_timeout(), Some(ms(HOUR)));
+    c.handle_timeout(ms(2 * HOUR)).unwrap();
+    assert_eq!(c.state(), State::ClosingLocal);
+    assert_eq!(c.poll_timeout(), Some(ms(2 * HOUR + 5_000)));
+    c.handle_timeout(ms(2 * HOUR + 4_999)).unwrap();
+    assert_eq!(c.handle_timeout(ms(2 * HOUR + 5_000)), Err(Error::Timeout(Timer::CloseHandshake)));
+}
+
+#[test]
+fn what_happens_between_time_inputs_is_stamped_by_the_next_one_never_early() {
+    let mut c = client(Config::new().idle_timeout(secs(30)).keepalive(secs(10), secs(5)));
+    c.set_time(ms(0));
+    // A message arrives and one is sent, with no time input for 40 s (past both deadlines).
+    let mut wire = server_text("late");
+    let mut pos = 0;
+    while let Some(_event) = {
+        let r = c.receive(&mut wire[pos..]).unwrap();
+        pos += r.consumed;
+        r.event
+    } {}
+    c.send_text("reply", &mut Vec::new()).unwrap();
+    // The deadlines are due at once, so that the caller tells the time...
+    assert_eq!(c.poll_timeout(), Some(ms(0)));
+    // ...and the time stamps the activity: nothing fires, nothing is pinged.
+    c.handle_timeout(ms(40_000)).unwrap();
+    assert_eq!(c.state(), State::Open);
+    assert!(!c.wants_transmit());
+    assert_eq!(c.poll_timeout(), Some(ms(50_000)));
+    c.handle_timeout(ms(50_000)).unwrap();
+    assert!(c.wants_transmit(), "keepalive Ping 10 s after the stamped activity");
+    assert_eq!(c.poll_timeout(), Some(ms(55_000)));
+    assert_eq!(c.handle_timeout(ms(55_000)), Err(Error::Timeout(Timer::KeepAlive)));
 }

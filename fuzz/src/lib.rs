@@ -2,12 +2,15 @@
 //! contract, a message assembler that checks what is handed out, a checker for the frames a
 //! connection writes (our own decoder playing the peer), input splitting, the structured inputs
 //! (with `Arbitrary`), and an encoder that writes those inputs in `arbitrary`'s byte format (used
-//! by `seeds.rs` to write meaningful seed files).
+//! by `seeds.rs` to write meaningful seed files). The `timers` target's input and harness are in
+//! [`timers`].
 
 use arbitrary::Arbitrary;
 use wsproto::deflate::{DeflateConfig, DeflateParams, PerMessageDeflate};
 use wsproto::frame::{HeaderStatus, OpCode, RSV1, decode_header};
 use wsproto::{CloseCode, Config, Connection, Error, Event, MessageKind, Role};
+
+pub mod timers;
 
 // ---------------------------------------------------------------------------------------------
 // Events

@@ -1,4 +1,18 @@
-//! A blocking adapter over any `Read + Write` stream (feature `std`).
+//! A blocking adapter over any stream whose reads and writes can time out (feature `std`).
+//!
+//! Every stage has a deadline. [`accept`], [`accept_with`], [`client`] and [`connect`] run
+//! with [`Config::with_adapter_deadlines`]: the opening handshake must finish within 10 s,
+//! keepalive Pings go out after 20 s without traffic and the peer is dead 20 s later, the close
+//! handshake gets 10 s, and a write that makes no progress for 20 s fails the connection (all
+//! configurable in [`Config`]). The adapter enforces them with the stream's timeouts
+//! ([`Timeouts`]), for writes as for reads: a peer that never reads cannot hold a thread.
+//! The adapter owns the stream's timeouts whenever a deadline is set (a handshake deadline
+//! included: the handshake resets them to none when it ends). Only a connection made with no
+//! deadline at all (`Config::adapter_deadlines(false)` and no timer) leaves them as the caller
+//! set them, and then a timed-out read or write is reported as [`WsError::Io`].
+//!
+//! A write that fails or stalls fails the connection: every later operation reports the same
+//! error, and nothing more is written (the frame in progress may have been cut short).
 //!
 //! All protocol decisions are the [`Connection`]'s; this file only moves bytes.
 
@@ -9,12 +23,69 @@ use std::time::Instant;
 use std::vec::Vec;
 
 use super::WsError;
+use super::error::WriteFailure;
 use super::handshake::{
     Decision, Done, READ_CHUNK, client_step, compressed, default_accept, offer_deflate, server_step,
 };
 use super::inbox::Inbox;
 use crate::handshake::{ClientRequest, Negotiated, ServerHandshake, UpgradeRequest};
-use crate::{CloseCode, CloseFrame, Config, Connection, Message, MessageKind, State, Timestamp, TransportAction};
+use crate::{
+    CloseCode, CloseFrame, Config, Connection, Error, Message, MessageKind, State, Timer, Timestamp, TransportAction,
+};
+
+/// A blocking stream whose reads and writes can be given a timeout, so that the adapter's
+/// deadlines hold while it waits on the transport. Implemented for `TcpStream` (and
+/// `UnixStream` on Unix); for a TLS stream, implement it on a wrapper by setting the timeouts
+/// of the socket underneath.
+pub trait Timeouts: Read + Write {
+    /// Sets the timeout of every later read and write (`None`: wait without limit). A call
+    /// that times out fails with `WouldBlock` or `TimedOut`.
+    ///
+    /// # Errors
+    /// The operating system's, if it refused.
+    fn set_timeouts(&mut self, timeout: Option<Duration>) -> io::Result<()>;
+}
+
+impl Timeouts for TcpStream {
+    fn set_timeouts(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.set_read_timeout(timeout)?;
+        self.set_write_timeout(timeout)
+    }
+}
+
+#[cfg(unix)]
+impl Timeouts for std::os::unix::net::UnixStream {
+    fn set_timeouts(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.set_read_timeout(timeout)?;
+        self.set_write_timeout(timeout)
+    }
+}
+
+/// The deadline of an opening handshake, enforced with the stream's timeouts.
+struct HandshakeDeadline(Option<Instant>);
+
+impl HandshakeDeadline {
+    fn new(config: &Config) -> Self {
+        Self(config.handshake_timeout.map(|t| Instant::now() + t))
+    }
+
+    /// Runs one read or write on `stream` so that it returns by the deadline; a call cut short
+    /// by it is [`Timer::Handshake`].
+    fn io<S: Timeouts, T>(&self, stream: &mut S, f: impl FnOnce(&mut S) -> io::Result<T>) -> Result<T, WsError> {
+        let timeout = Error::Timeout(Timer::Handshake);
+        if let Some(at) = self.0 {
+            let left = at.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(timeout.into());
+            }
+            stream.set_timeouts(Some(left))?;
+        }
+        match f(stream) {
+            Err(e) if self.0.is_some() && is_timeout(&e) => Err(timeout.into()),
+            other => Ok(other?),
+        }
+    }
+}
 
 /// Connects to a `ws://` URL over TCP and runs the opening handshake.
 ///
@@ -33,42 +104,69 @@ pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Negotiated), WsError>
     if request.is_secure() {
         return Err(io::Error::new(io::ErrorKind::Unsupported, "wss:// needs a TLS stream: use `client`").into());
     }
-    let stream = TcpStream::connect((request.host(), request.port()))?;
-    stream.set_nodelay(true)?;
-    let (ws, negotiated) = client(stream, request, Config::new())?;
-    Ok((ws.with_timeout_hook(|s, t| s.set_read_timeout(t)), negotiated))
+    let config = Config::new().with_adapter_deadlines();
+    let deadline = HandshakeDeadline::new(&config);
+    // The handshake deadline covers the TCP connection too.
+    let mut last = io::Error::from(io::ErrorKind::NotFound);
+    for addr in std::net::ToSocketAddrs::to_socket_addrs(&(request.host(), request.port()))? {
+        let connected = match deadline.0 {
+            None => TcpStream::connect(addr),
+            Some(at) => match at.saturating_duration_since(Instant::now()) {
+                left if left.is_zero() => return Err(Error::Timeout(Timer::Handshake).into()),
+                left => TcpStream::connect_timeout(&addr, left),
+            },
+        };
+        match connected {
+            Ok(stream) => {
+                stream.set_nodelay(true)?;
+                return handshake_client(stream, request, config, &deadline);
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(last.into())
 }
 
 /// Runs the client handshake over `stream` with `request`.
 ///
 /// # Errors
 /// As for [`connect`].
-pub fn client<S: Read + Write>(
+pub fn client<S: Timeouts>(
+    stream: S,
+    request: ClientRequest,
+    config: Config,
+) -> Result<(WebSocket<S>, Negotiated), WsError> {
+    let config = config.with_adapter_deadlines();
+    handshake_client(stream, request, config, &HandshakeDeadline::new(&config))
+}
+
+fn handshake_client<S: Timeouts>(
     mut stream: S,
     mut request: ClientRequest,
     config: Config,
+    deadline: &HandshakeDeadline,
 ) -> Result<(WebSocket<S>, Negotiated), WsError> {
     let mut out = Vec::new();
     let mut hs = request.write(&mut out)?;
-    stream.write_all(&out)?;
-    stream.flush()?;
+    deadline.io(&mut stream, |s| s.write_all(&out).and_then(|()| s.flush()))?;
     let mut buf = [0; READ_CHUNK];
     loop {
-        let n = read_some(&mut stream, &mut buf)?;
+        let n = deadline.io(&mut stream, |s| read_some(s, &mut buf))?;
         if let Some(done) = client_step(&mut hs, &buf[..n], config) {
-            return finish(stream, done, &buf[..n]);
+            return finish(stream, done, &buf[..n], deadline);
         }
     }
 }
 
 /// Runs the server handshake over `stream`, accepting any WebSocket upgrade without a
 /// subprotocol (and with permessage-deflate when the client offers it and the crate has the
-/// `deflate` feature).
+/// `deflate` feature, configured with
+/// [`DeflateConfig::low_memory`](crate::deflate::DeflateConfig::low_memory) when it has).
 ///
 /// # Errors
 /// [`WsError::Handshake`] for an invalid request (the error response was sent),
 /// [`WsError::NotWebSocket`] for a plain HTTP request (426 was sent), [`WsError::Io`].
-pub fn accept<S: Read + Write>(stream: S, config: Config) -> Result<WebSocket<S>, WsError> {
+pub fn accept<S: Timeouts>(stream: S, config: Config) -> Result<WebSocket<S>, WsError> {
     accept_with(stream, config, |_| Ok(default_accept())).map(|(ws, _)| ws)
 }
 
@@ -79,24 +177,34 @@ pub fn accept<S: Read + Write>(stream: S, config: Config) -> Result<WebSocket<S>
 /// # Errors
 /// As for [`accept`], and [`WsError::Rejected`] when `decide` rejected the request (the
 /// response was sent).
-pub fn accept_with<S: Read + Write>(
+pub fn accept_with<S: Timeouts>(
     mut stream: S,
     config: Config,
     mut decide: impl FnMut(&UpgradeRequest) -> Decision,
 ) -> Result<(WebSocket<S>, Negotiated), WsError> {
+    let config = config.with_adapter_deadlines();
+    let deadline = HandshakeDeadline::new(&config);
     let mut hs = ServerHandshake::new();
     let mut buf = [0; READ_CHUNK];
     loop {
-        let n = read_some(&mut stream, &mut buf)?;
+        let n = deadline.io(&mut stream, |s| read_some(s, &mut buf))?;
         if let Some(done) = server_step(&mut hs, &buf[..n], config, &mut decide) {
-            return finish(stream, done, &buf[..n]);
+            return finish(stream, done, &buf[..n], &deadline);
         }
     }
 }
 
-fn finish<S: Read + Write>(mut stream: S, done: Done, input: &[u8]) -> Result<(WebSocket<S>, Negotiated), WsError> {
-    stream.write_all(&done.write)?;
-    stream.flush()?;
+fn finish<S: Timeouts>(
+    mut stream: S,
+    done: Done,
+    input: &[u8],
+    deadline: &HandshakeDeadline,
+) -> Result<(WebSocket<S>, Negotiated), WsError> {
+    deadline.io(&mut stream, |s| s.write_all(&done.write).and_then(|()| s.flush()))?;
+    if deadline.0.is_some() {
+        // The handshake's timeout is over; the WebSocket sets its own when it has deadlines.
+        stream.set_timeouts(None)?;
+    }
     let (conn, negotiated, leftover) = done.outcome?;
     Ok((WebSocket::from_connection(stream, conn, &input[leftover..]), negotiated))
 }
@@ -107,13 +215,13 @@ fn is_timeout(e: &io::Error) -> bool {
 }
 
 /// Reads at least one byte; end of input during the handshake is an error.
-fn read_some(stream: &mut impl Read, buf: &mut [u8]) -> Result<usize, WsError> {
+fn read_some(stream: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     loop {
         match stream.read(buf) {
-            Ok(0) => return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into()),
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         }
     }
 }
@@ -144,19 +252,22 @@ pub struct WebSocket<S> {
     stream: S,
     conn: Connection,
     inbox: Inbox,
+    /// Frames produced and not yet written; `out[..pos]` has been written.
     out: Vec<u8>,
+    pos: usize,
     /// The connection's time zero, for its timers.
     epoch: Instant,
-    /// Sets the stream's read timeout, so that reads return at the connection's deadlines.
-    timeout_hook: Option<TimeoutHook<S>>,
+    /// The stream's timeout as last set (`None`: not set by us yet).
+    timeout: Option<Option<Duration>>,
+    /// A write failed or stalled: the stream takes no more frames.
+    broken: Option<WriteFailure>,
 }
 
-/// Sets a stream's read timeout (`None`: block); see [`WebSocket::with_timeout_hook`].
-pub type TimeoutHook<S> = fn(&mut S, Option<Duration>) -> io::Result<()>;
-
-impl<S: Read + Write> WebSocket<S> {
+impl<S: Timeouts> WebSocket<S> {
     /// Wraps a stream whose opening handshake is done. `leftover` holds bytes that were read
-    /// after the handshake (frames sent right behind it); they are processed first.
+    /// after the handshake (frames sent right behind it); they are processed first. The
+    /// connection's own timers and [`Config::write_timeout`] are enforced; no adapter default
+    /// is added (see [`Config::with_adapter_deadlines`]).
     pub fn from_connection(stream: S, conn: Connection, leftover: &[u8]) -> Self {
         Self::with_read_buffer(stream, conn, leftover, DEFAULT_READ_BUFFER)
     }
@@ -164,37 +275,65 @@ impl<S: Read + Write> WebSocket<S> {
     /// As [`from_connection`](Self::from_connection), with a read buffer of `capacity` bytes.
     pub fn with_read_buffer(stream: S, conn: Connection, leftover: &[u8], capacity: usize) -> Self {
         let inbox = Inbox::new(capacity, leftover, compressed(&conn));
-        Self { stream, conn, inbox, out: Vec::new(), epoch: Instant::now(), timeout_hook: None }
-    }
-
-    /// Drives the connection's timers (keepalive, close and idle deadlines from
-    /// [`Config`]) with the system clock: before each read, `hook` sets the
-    /// stream's read timeout to the next deadline, and a read that times out runs the timers.
-    /// [`connect`] installs it for its `TcpStream`; for an accepted `TcpStream`:
-    ///
-    /// ```no_run
-    /// # fn demo(stream: std::net::TcpStream) -> Result<(), wsproto::adapters::WsError> {
-    /// use core::time::Duration;
-    /// use wsproto::adapters::blocking::accept;
-    /// let config = wsproto::Config::new().keepalive(Duration::from_secs(20), Duration::from_secs(10));
-    /// let mut ws = accept(stream, config)?.with_timeout_hook(|s, t| s.set_read_timeout(t));
-    /// # Ok(()) }
-    /// ```
-    #[must_use]
-    pub fn with_timeout_hook(mut self, hook: TimeoutHook<S>) -> Self {
-        self.timeout_hook = Some(hook);
-        self
+        let epoch = Instant::now();
+        Self { stream, conn, inbox, out: Vec::new(), pos: 0, epoch, timeout: None, broken: None }
     }
 
     fn now(&self) -> Timestamp {
         Timestamp::from_duration(self.epoch.elapsed())
     }
 
-    /// Tells the connection the time, reading the clock only when it has timers.
+    /// Tells the connection the time (stamping what it just did), reading the clock only when
+    /// it has timers.
     fn stamp(&mut self) {
         if self.conn.uses_timers() {
             self.conn.set_time(self.now());
         }
+    }
+
+    /// Tells the connection the time and runs its timers if a deadline passed.
+    fn tick(&mut self) -> Result<(), Error> {
+        if !self.conn.uses_timers() {
+            return Ok(());
+        }
+        let now = self.now();
+        self.conn.set_time(now);
+        match self.conn.poll_timeout() {
+            Some(deadline) if deadline <= now => self.conn.handle_timeout(now),
+            _ => Ok(()),
+        }
+    }
+
+    /// Sets the stream's timeout so that the next read or write returns by the connection's
+    /// next deadline, or by `stall_at` (a write). Leaves the stream alone while there is no
+    /// deadline and never was one. Keeps a timeout already set while it ends between half the
+    /// time left and the deadline, so that most calls cost no extra system call.
+    fn arm(&mut self, stall_at: Option<Instant>) -> io::Result<()> {
+        let deadline = self.conn.poll_timeout().map(|t| self.epoch + t.as_duration());
+        let at = match (deadline, stall_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let wanted = at.map(|at| {
+            // A zero timeout means "block" to the OS: wait at least a millisecond.
+            at.saturating_duration_since(Instant::now()).max(Duration::from_millis(1))
+        });
+        let keep = match (self.timeout, wanted) {
+            (None, None) => true,
+            (Some(set), None) => set.is_none(),
+            (Some(Some(set)), Some(left)) => set <= left && set >= left / 2,
+            _ => false,
+        };
+        if !keep {
+            self.stream.set_timeouts(wanted)?;
+            self.timeout = Some(wanted);
+        }
+        Ok(())
+    }
+
+    /// Whether an error from the stream is a timeout the adapter set.
+    fn timed_out(&self, e: &io::Error) -> bool {
+        self.timeout.is_some_and(|t| t.is_some()) && is_timeout(e)
     }
 
     /// Receives the next whole message or control frame. Pings are answered and a Close is
@@ -207,14 +346,17 @@ impl<S: Read + Write> WebSocket<S> {
     /// the protocol (the answering Close frame has been sent), [`WsError::Io`] from the stream.
     pub fn recv(&mut self) -> Result<Message<'_>, WsError> {
         let ready = loop {
-            self.stamp();
             let next = self.inbox.next(&mut self.conn);
+            // After the input: stamps what arrived, and runs a deadline that passed (also while
+            // traffic keeps every read busy).
+            let timers = self.tick();
             match self.flush_replies() {
                 // A peer that closed the transport right after its Close frame cannot take our
                 // reply; the close handshake is over all the same.
                 Err(WsError::Io(_)) if self.conn.state() == State::Closed => {}
                 other => other?,
             }
+            timers?;
             match next {
                 Ok(Some(ready)) => break ready,
                 Ok(None) => {}
@@ -223,23 +365,12 @@ impl<S: Read + Write> WebSocket<S> {
             if matches!(self.conn.state(), State::Closed) && self.conn.transport_action() == TransportAction::Close {
                 return Err(WsError::Closed);
             }
-            if let Some(hook) = self.timeout_hook {
-                let now = self.now();
-                let wait = self.conn.poll_timeout().map(|d| {
-                    // A zero timeout means "block" to the OS: wait at least a millisecond.
-                    d.as_duration().saturating_sub(now.as_duration()).max(Duration::from_millis(1))
-                });
-                hook(&mut self.stream, wait)?;
-            }
+            self.arm(None)?;
             let n = match self.stream.read(self.inbox.free_space()) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if self.timeout_hook.is_some() && is_timeout(&e) => {
-                    let result = self.conn.handle_timeout(self.now());
-                    self.flush_replies()?;
-                    result?;
-                    continue;
-                }
+                // The next turn runs the timers.
+                Err(e) if self.timed_out(&e) => continue,
                 // After the close handshake a reset transport is just the end.
                 Err(_) if self.conn.state() == State::Closed => return Err(WsError::Closed),
                 Err(e) => return Err(e.into()),
@@ -299,12 +430,13 @@ impl<S: Read + Write> WebSocket<S> {
     /// Runs the close handshake to its end: sends our Close frame (unless one was sent),
     /// discards incoming data until the peer's Close arrives, and then, as a client, waits for
     /// the server to close the transport (a server returns at once; drop the stream to close
-    /// it). Returns the peer's Close frame, if it sent one. Set a read timeout on the stream
-    /// to bound the wait.
+    /// it). Returns the peer's Close frame, if it sent one. [`Config::close_timeout`] bounds
+    /// the wait (10 s with the adapters' defaults), also while our Close frame cannot be
+    /// written.
     ///
     /// # Errors
-    /// [`WsError::Io`] from the stream (including a read timeout), [`WsError::Protocol`] if the
-    /// peer fails the connection meanwhile.
+    /// [`WsError::Protocol`] with [`Error::Timeout`] when the close deadline passes, or if the
+    /// peer fails the connection meanwhile; [`WsError::Io`] from the stream.
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<Option<CloseFrame>, WsError> {
         if !matches!(self.conn.state(), State::Failed) {
             self.command(|c, o| c.close(CloseFrame::new(code, reason), o))?;
@@ -343,28 +475,73 @@ impl<S: Read + Write> WebSocket<S> {
         self.stream
     }
 
-    /// Runs a command at the current time and writes what it produced.
+    /// Runs a command and writes what it produced.
     fn command(
         &mut self,
         f: impl FnOnce(&mut Connection, &mut Vec<u8>) -> Result<(), crate::Error>,
     ) -> Result<(), WsError> {
-        self.stamp();
+        if let Some(f) = self.broken {
+            return Err(f.error());
+        }
         f(&mut self.conn, &mut self.out)?;
+        self.stamp();
         self.flush()
     }
 
     /// Writes automatic replies and anything buffered.
     fn flush_replies(&mut self) -> Result<(), WsError> {
-        self.conn.poll_transmit(&mut self.out)?;
+        if self.broken.is_none() {
+            self.conn.poll_transmit(&mut self.out)?;
+        }
         self.flush()
     }
 
+    /// Writes out everything produced, under the connection's deadlines and
+    /// [`Config::write_timeout`]. A failure is sticky.
     fn flush(&mut self) -> Result<(), WsError> {
-        if !self.out.is_empty() {
-            let result = self.stream.write_all(&self.out).and_then(|()| self.stream.flush());
-            self.out.clear();
-            result?;
+        if let Some(f) = self.broken {
+            return Err(f.error());
         }
+        let result = self.write_out();
+        if let Err(e) = &result {
+            self.broken = WriteFailure::of(e);
+        }
+        result
+    }
+
+    fn write_out(&mut self) -> Result<(), WsError> {
+        if self.pos == self.out.len() {
+            return Ok(());
+        }
+        let stall = self.conn.config().write_timeout;
+        let mut progress = stall.map(|_| Instant::now());
+        while self.pos < self.out.len() {
+            self.arm(progress.zip(stall).map(|(p, s)| p + s))?;
+            match self.stream.write(&self.out[self.pos..]) {
+                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
+                Ok(n) => {
+                    self.pos += n;
+                    if progress.is_some() {
+                        progress = Some(Instant::now());
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if self.timed_out(&e) => {
+                    if progress.zip(stall).is_some_and(|(p, s)| p.elapsed() >= s) {
+                        return Err(Error::Timeout(Timer::Write).into());
+                    }
+                    // A deadline of the connection: a Ping it queues waits in its slot.
+                    self.tick()?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // Written: after a large message, give most of its memory back.
+        let used = self.out.len();
+        self.out.clear();
+        crate::buf::release_excess(&mut self.out, used, crate::buf::RETAIN_CAPACITY);
+        self.pos = 0;
+        self.stream.flush()?;
         Ok(())
     }
 }

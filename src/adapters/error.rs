@@ -68,3 +68,33 @@ impl From<crate::handshake::HandshakeError> for WsError {
         Self::Handshake(e)
     }
 }
+
+/// Why the transport can take no more frames: a write failed or made no progress. Sticky:
+/// once recorded, every later operation reports it again, because a frame may have been cut
+/// short and nothing written after it could be read as WebSocket frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WriteFailure {
+    /// The write failed with this error.
+    Io(io::ErrorKind),
+    /// The write made no progress for [`Config::write_timeout`](crate::Config::write_timeout).
+    Stalled,
+}
+
+impl WriteFailure {
+    /// The failure a write error means.
+    pub(crate) fn of(e: &WsError) -> Option<Self> {
+        match e {
+            WsError::Io(e) => Some(Self::Io(e.kind())),
+            WsError::Protocol(crate::Error::Timeout(crate::Timer::Write)) => Some(Self::Stalled),
+            _ => None,
+        }
+    }
+
+    /// The error to report.
+    pub(crate) fn error(self) -> WsError {
+        match self {
+            Self::Io(kind) => WsError::Io(kind.into()),
+            Self::Stalled => WsError::Protocol(crate::Error::Timeout(crate::Timer::Write)),
+        }
+    }
+}

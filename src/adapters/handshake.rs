@@ -43,11 +43,12 @@ pub(crate) fn offer_deflate(request: crate::handshake::ClientRequest) -> crate::
     request
 }
 
-/// What `accept` agrees to: no subprotocol, and permessage-deflate with the default
-/// configuration when the crate has it.
+/// What `accept` agrees to: no subprotocol, and permessage-deflate with
+/// [`DeflateConfig::low_memory`](crate::deflate::DeflateConfig::low_memory) when the crate has
+/// it (a server holds many connections).
 pub(crate) fn default_accept() -> Accept {
     #[cfg(feature = "deflate")]
-    return Accept::new().with_deflate(crate::deflate::DeflateConfig::new());
+    return Accept::new().with_deflate(crate::deflate::DeflateConfig::low_memory());
     #[cfg(not(feature = "deflate"))]
     Accept::new()
 }

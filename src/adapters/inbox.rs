@@ -1,21 +1,35 @@
-//! The receive side shared by the adapters: a fixed read buffer, the receive loop, and message
+//! The receive side shared by the adapters: a read buffer, the receive loop, and message
 //! reassembly, all without borrowing across calls.
 
-use alloc::boxed::Box;
-use alloc::vec;
 use alloc::vec::Vec;
 
+use super::pool;
+use crate::buf::{RETAIN_CAPACITY, release_excess};
 use crate::{CloseFrame, Connection, ControlPayload, Error, Message, MessageKind};
 
 /// A fixed read buffer plus the reassembly buffer for fragmented messages.
+///
+/// The reassembly buffer gives back what an unusually large message made it grow, as
+/// [`MessageAssembler`](crate::MessageAssembler) does (see
+/// [`release_excess`](crate::buf::release_excess)): the first small message after a large one
+/// brings it back to [`RETAIN_CAPACITY`](crate::buf::RETAIN_CAPACITY).
+///
+/// The read buffer comes from the thread's [`pool`] when input is read and goes back with
+/// [`release`](Self::release) when the connection waits with all input consumed; the scratch
+/// buffer for inflated data is taken for each [`next`](Self::next) call only.
 #[derive(Debug)]
 pub(crate) struct Inbox {
-    buf: Box<[u8]>,
+    /// Empty while released.
+    buf: Vec<u8>,
+    /// The size of the read buffer (and of the scratch buffer).
+    size: usize,
     start: usize,
     end: usize,
     assembly: Vec<u8>,
-    /// Where inflated data goes (empty without permessage-deflate).
-    scratch: Box<[u8]>,
+    /// A fragmented or inflated message is being assembled.
+    assembling: bool,
+    /// Received messages may be compressed: inflate through a scratch buffer.
+    compressed: bool,
 }
 
 /// What [`Inbox::next`] found, described without borrowing the inbox.
@@ -32,14 +46,16 @@ pub(crate) enum Ready {
 }
 
 impl Inbox {
-    /// A read buffer of `capacity` bytes holding `leftover` first; `compressed` adds a scratch
-    /// buffer of the same size for inflated data.
+    /// Reads of `capacity` bytes, holding `leftover` first; `compressed` inflates through a
+    /// scratch buffer of the same size.
     pub(crate) fn new(capacity: usize, leftover: &[u8], compressed: bool) -> Self {
-        let capacity = capacity.max(leftover.len()).max(256);
-        let mut buf = vec![0; capacity].into_boxed_slice();
-        buf[..leftover.len()].copy_from_slice(leftover);
-        let scratch = if compressed { vec![0; capacity].into_boxed_slice() } else { Box::default() };
-        Self { buf, start: 0, end: leftover.len(), assembly: Vec::new(), scratch }
+        let size = capacity.max(leftover.len()).max(256);
+        let mut buf = Vec::new();
+        if !leftover.is_empty() {
+            buf = pool::read_buffer(size);
+            buf[..leftover.len()].copy_from_slice(leftover);
+        }
+        Self { buf, size, start: 0, end: leftover.len(), assembly: Vec::new(), assembling: false, compressed }
     }
 
     /// Free space to read into; only asked for when all input has been consumed.
@@ -48,7 +64,25 @@ impl Inbox {
             self.start = 0;
             self.end = 0;
         }
+        if self.buf.is_empty() {
+            self.buf = pool::read_buffer(self.size);
+        }
         &mut self.buf[self.end..]
+    }
+
+    /// The connection waits for input: give the read buffer back when all of it was consumed
+    /// (a message lent from it was handed out by an earlier call, whose borrow has ended), and
+    /// the reassembly buffer when no message is being assembled.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn release(&mut self) {
+        if self.start == self.end {
+            pool::give_read_buffer(core::mem::take(&mut self.buf));
+            self.start = 0;
+            self.end = 0;
+        }
+        if !self.assembling && self.assembly.capacity() > 0 {
+            self.assembly = Vec::new();
+        }
     }
 
     /// Records `n` bytes read into [`free_space`](Self::free_space).
@@ -59,29 +93,46 @@ impl Inbox {
     /// Runs the connection over the buffered input until it yields a whole message or a control
     /// frame, or needs more input (`None`).
     pub(crate) fn next(&mut self, conn: &mut Connection) -> Result<Option<Ready>, Error> {
+        if !self.compressed {
+            return self.step(conn, &mut []);
+        }
+        let mut scratch = pool::read_buffer(self.size);
+        let next = self.step(conn, &mut scratch);
+        pool::give_read_buffer(scratch);
+        next
+    }
+
+    fn step(&mut self, conn: &mut Connection, scratch: &mut [u8]) -> Result<Option<Ready>, Error> {
         // A compressed message may still have inflated bytes to hand out with no input left.
         while self.start < self.end || conn.has_pending_data() {
             let at = self.start;
-            let scratch = self.scratch.as_ptr_range();
-            let r = if self.scratch.is_empty() {
+            let scratch_range = scratch.as_ptr_range();
+            let r = if scratch.is_empty() {
                 conn.receive(&mut self.buf[at..self.end])?
             } else {
-                conn.receive_into(&mut self.buf[at..self.end], &mut self.scratch)?
+                conn.receive_into(&mut self.buf[at..self.end], scratch)?
             };
             self.start += r.consumed;
             let Some(event) = r.event else { continue };
             match event {
                 crate::Event::Data { kind, data, first, last } => {
-                    let inflated = scratch.contains(&data.as_ptr());
+                    let inflated = scratch_range.contains(&data.as_ptr());
                     if first && last && !inflated {
                         let end = at + r.consumed;
-                        return Ok(Some(Ready::Message { kind, range: Some((end - data.len(), end)) }));
+                        let len = data.len();
+                        self.assembly.clear();
+                        release_excess(&mut self.assembly, len, RETAIN_CAPACITY);
+                        return Ok(Some(Ready::Message { kind, range: Some((end - len, end)) }));
                     }
                     if first {
                         self.assembly.clear();
+                        self.assembling = true;
                     }
                     self.assembly.extend_from_slice(data);
                     if last {
+                        self.assembling = false;
+                        let len = self.assembly.len();
+                        release_excess(&mut self.assembly, len, RETAIN_CAPACITY);
                         return Ok(Some(Ready::Message { kind, range: None }));
                     }
                 }
@@ -111,5 +162,87 @@ impl Inbox {
             Ready::Pong(p) => Message::Pong(p),
             Ready::Close(c) => Message::Close(c),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    use super::*;
+    use crate::{Config, KeySource, Role};
+
+    /// Feeds `wire` through `inbox` a free space at a time; returns each whole message's size
+    /// with the reassembly buffer's capacity right after it was handed out.
+    fn run(inbox: &mut Inbox, conn: &mut Connection, wire: &[u8]) -> Vec<(usize, usize)> {
+        let mut got = Vec::new();
+        let mut pos = 0;
+        loop {
+            while let Some(ready) = inbox.next(conn).unwrap() {
+                if let Message::Binary(data) = inbox.message(ready) {
+                    got.push((data.len(), inbox.assembly.capacity()));
+                }
+            }
+            if pos == wire.len() {
+                return got;
+            }
+            let free = inbox.free_space();
+            let n = free.len().min(wire.len() - pos);
+            free[..n].copy_from_slice(&wire[pos..pos + n]);
+            inbox.filled(n);
+            pos += n;
+        }
+    }
+
+    #[test]
+    fn the_assembly_buffer_shrinks_back_after_a_large_message() {
+        const LARGE: usize = 8 << 20;
+        let mut client = Connection::with_key_source(
+            Role::Client,
+            Config::new().max_outgoing_frame(64 * 1024),
+            KeySource::seeded(5),
+        );
+        let mut wire = Vec::new();
+        let large = vec![7u8; LARGE];
+        // A large fragmented message, then a small fragmented one, then the large one again,
+        // then a small one in a single frame.
+        client.send_binary(&large, &mut wire).unwrap();
+        client.send_fragment(MessageKind::Binary, &[1; 100], false, &mut wire).unwrap();
+        client.send_fragment(MessageKind::Binary, &[2; 100], true, &mut wire).unwrap();
+        client.send_binary(&large, &mut wire).unwrap();
+        client.send_binary(&[3; 100], &mut wire).unwrap();
+
+        let mut server = Connection::new(Role::Server, Config::new());
+        let mut inbox = Inbox::new(16 * 1024, &[], false);
+        let got = run(&mut inbox, &mut server, &wire);
+        let sizes: Vec<usize> = got.iter().map(|&(len, _)| len).collect();
+        assert_eq!(sizes, [LARGE, 200, LARGE, 100]);
+        let capacities: Vec<usize> = got.iter().map(|&(_, cap)| cap).collect();
+        // The large message needed the memory; each small one after it gives it back.
+        assert!(capacities[0] >= LARGE, "{capacities:?}");
+        assert!(capacities[1] <= RETAIN_CAPACITY, "{capacities:?}");
+        assert!(capacities[2] >= LARGE, "{capacities:?}");
+        assert!(capacities[3] <= RETAIN_CAPACITY, "{capacities:?}");
+    }
+
+    #[test]
+    fn messages_of_the_same_size_reuse_the_assembly_buffer() {
+        // 20 fragmented messages of 1 MiB: the buffer grows for the first and is kept.
+        let mut client = Connection::with_key_source(
+            Role::Client,
+            Config::new().max_outgoing_frame(64 * 1024),
+            KeySource::seeded(6),
+        );
+        let mut wire = Vec::new();
+        for i in 0..20u8 {
+            client.send_binary(&vec![i; 1 << 20], &mut wire).unwrap();
+        }
+        let mut server = Connection::new(Role::Server, Config::new());
+        let mut inbox = Inbox::new(16 * 1024, &[], false);
+        let got = run(&mut inbox, &mut server, &wire);
+        assert_eq!(got.len(), 20);
+        let first = got[0].1;
+        assert!(got.iter().all(|&(len, cap)| len == 1 << 20 && cap == first), "{got:?}");
     }
 }

@@ -7,6 +7,7 @@ pub mod blocking;
 mod error;
 mod handshake;
 mod inbox;
+mod pool;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 

@@ -13,29 +13,42 @@
 //!   the message is not compressed.
 //! * [`WebSocket::split`] gives a reader and a writer for two tasks; the reader writes automatic
 //!   Pong and Close replies through the same writer lock, so they keep working after a split.
-//! * Timers configured in [`Config`] (keepalive, close and idle deadlines) run on
-//!   tokio's clock inside `recv`: keep a `recv` pending (as any reader loop does) and keepalive
-//!   Pings go out and dead peers are detected. The runtime needs its time driver then.
+//! * Every stage has a deadline. [`accept`], [`accept_with`], [`client`] and [`connect`] run
+//!   with [`Config::with_adapter_deadlines`]: the opening handshake must finish within 10 s,
+//!   keepalive Pings go out after 20 s without traffic and the peer is dead 20 s later, the
+//!   close handshake gets 10 s, and a write that makes no progress for 20 s fails the
+//!   connection (all configurable in [`Config`]; [`WebSocket::from_connection`] runs exactly
+//!   the timers of the connection it is given). The deadlines hold while reads and writes are
+//!   in progress, and are checked on every turn of the receive loop, so neither a flood nor a
+//!   peer that stops reading postpones them. Keep a `recv` pending (as any reader loop does)
+//!   for keepalive Pings to go out. The runtime needs its time driver.
 //!
 //! All protocol decisions are the [`Connection`]'s; this file only moves bytes.
 
-use core::pin::Pin;
+use core::future::Future;
+use core::pin::{Pin, pin};
+use core::task::{Context, Poll};
+use core::time::Duration;
 use std::boxed::Box;
 use std::io::IoSlice;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::vec::Vec;
 
-use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf, ReadHalf, WriteHalf};
 use ::tokio::sync::Mutex as AsyncMutex;
 use ::tokio::time::Instant;
 
 use super::WsError;
+use super::error::WriteFailure;
 use super::handshake::{
     Decision, Done, READ_CHUNK, client_step, compressed, default_accept, offer_deflate, server_step,
 };
 use super::inbox::{Inbox, Ready};
+use super::pool;
 use crate::handshake::{ClientRequest, Negotiated, ServerHandshake, UpgradeRequest};
-use crate::{CloseCode, CloseFrame, Config, Connection, Message, MessageKind, State, Timestamp, TransportAction};
+use crate::{
+    CloseCode, CloseFrame, Config, Connection, Message, MessageKind, State, Timer, Timestamp, TransportAction,
+};
 
 /// Connects to a `ws://` URL over TCP and runs the opening handshake.
 ///
@@ -56,9 +69,14 @@ pub async fn connect(url: &str) -> Result<(WebSocket<::tokio::net::TcpStream>, N
         let e = std::io::Error::new(std::io::ErrorKind::Unsupported, "wss:// needs a TLS stream: use `client`");
         return Err(e.into());
     }
-    let stream = ::tokio::net::TcpStream::connect((request.host(), request.port())).await?;
-    stream.set_nodelay(true)?;
-    client(stream, request, Config::new()).await
+    let config = Config::new().with_adapter_deadlines();
+    // The deadline covers the TCP connection too.
+    within_handshake_timeout(config, async {
+        let stream = ::tokio::net::TcpStream::connect((request.host(), request.port())).await?;
+        stream.set_nodelay(true)?;
+        client_handshake(stream, request, config).await
+    })
+    .await
 }
 
 /// Runs the client handshake over `stream` with `request`.
@@ -66,6 +84,15 @@ pub async fn connect(url: &str) -> Result<(WebSocket<::tokio::net::TcpStream>, N
 /// # Errors
 /// As for [`connect`].
 pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    request: ClientRequest,
+    config: Config,
+) -> Result<(WebSocket<S>, Negotiated), WsError> {
+    let config = config.with_adapter_deadlines();
+    within_handshake_timeout(config, client_handshake(stream, request, config)).await
+}
+
+async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     mut request: ClientRequest,
     config: Config,
@@ -86,7 +113,8 @@ pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
 
 /// Runs the server handshake over `stream`, accepting any WebSocket upgrade without a
 /// subprotocol (and with permessage-deflate when the client offers it and the crate has the
-/// `deflate` feature).
+/// `deflate` feature, configured with
+/// [`DeflateConfig::low_memory`](crate::deflate::DeflateConfig::low_memory) when it has).
 ///
 /// # Errors
 /// [`WsError::Handshake`] for an invalid request (the error response was sent),
@@ -101,6 +129,15 @@ pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(stream: S, config: Config
 /// # Errors
 /// As for [`accept`], and [`WsError::Rejected`] when `decide` rejected the request.
 pub async fn accept_with<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    config: Config,
+    decide: impl FnMut(&UpgradeRequest) -> Decision,
+) -> Result<(WebSocket<S>, Negotiated), WsError> {
+    let config = config.with_adapter_deadlines();
+    within_handshake_timeout(config, server_handshake(stream, config, decide)).await
+}
+
+async fn server_handshake<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     config: Config,
     mut decide: impl FnMut(&UpgradeRequest) -> Decision,
@@ -113,6 +150,21 @@ pub async fn accept_with<S: AsyncRead + AsyncWrite + Unpin>(
         if let Some(done) = server_step(&mut hs, &buf[..n], config, &mut decide) {
             return finish(stream, done, &buf[..n]).await;
         }
+    }
+}
+
+/// Runs an opening handshake within [`Config::handshake_timeout`]; dropping it at the
+/// deadline drops the stream.
+async fn within_handshake_timeout<T>(
+    config: Config,
+    handshake: impl Future<Output = Result<T, WsError>>,
+) -> Result<T, WsError> {
+    match config.handshake_timeout {
+        None => handshake.await,
+        Some(limit) => match ::tokio::time::timeout(limit, handshake).await {
+            Ok(result) => result,
+            Err(_) => Err(crate::Error::Timeout(Timer::Handshake).into()),
+        },
     }
 }
 
@@ -157,11 +209,25 @@ fn now(epoch: Instant) -> Timestamp {
     Timestamp::from_duration(epoch.elapsed())
 }
 
-/// Tells `conn` the time, reading the clock only when it has timers (a clock read per message
-/// shows in profiles otherwise).
+/// Tells `conn` the time (stamping what it just did), reading the clock only when it has
+/// timers (a clock read per message shows in profiles otherwise).
 fn stamp(conn: &mut Connection, epoch: Instant) {
     if conn.uses_timers() {
         conn.set_time(now(epoch));
+    }
+}
+
+/// Tells `conn` the time and runs its timers if a deadline has passed: called on every turn of
+/// the receive loop, so that traffic that keeps the reads busy never postpones a deadline.
+fn tick(conn: &mut Connection, epoch: Instant) -> Result<(), crate::Error> {
+    if !conn.uses_timers() {
+        return Ok(());
+    }
+    let now = now(epoch);
+    conn.set_time(now);
+    match conn.poll_timeout() {
+        Some(deadline) if deadline <= now => conn.handle_timeout(now),
+        _ => Ok(()),
     }
 }
 
@@ -200,6 +266,8 @@ struct Core<S> {
     pos: usize,
     /// The connection's time zero: timers are driven by tokio's clock from here.
     epoch: Instant,
+    /// A write failed or stalled: the stream takes no more frames.
+    broken: Option<WriteFailure>,
 }
 
 /// Sends on a [`WebSocket`] while a message it received is still borrowed (see
@@ -245,6 +313,8 @@ struct Writer<S> {
     half: WriteHalf<Stream<S>>,
     inflight: Vec<u8>,
     pos: usize,
+    /// A write failed or stalled: the stream takes no more frames.
+    broken: Option<WriteFailure>,
 }
 
 /// After a split: what the reader needs besides its buffers.
@@ -272,7 +342,8 @@ impl<S: AsyncRead + AsyncWrite> WebSocket<S> {
     /// As [`from_connection`](Self::from_connection), with a read buffer of `capacity` bytes.
     pub fn with_read_buffer(stream: S, conn: Connection, leftover: &[u8], capacity: usize) -> Self {
         let inbox = Inbox::new(capacity, leftover, compressed(&conn));
-        let core = Core { stream: Box::pin(stream), conn, out: Vec::new(), pos: 0, epoch: Instant::now() };
+        let epoch = Instant::now();
+        let core = Core { stream: Box::pin(stream), conn, out: Vec::new(), pos: 0, epoch, broken: None };
         Self { core, incoming: Incoming { inbox, ready: None } }
     }
 
@@ -351,10 +422,12 @@ impl<S: AsyncRead + AsyncWrite> WebSocket<S> {
     }
 
     /// Runs the close handshake to its end (see the blocking adapter's `close`) and returns the
-    /// peer's Close frame, if it sent one; wrap it in a timeout to bound the wait for the peer.
+    /// peer's Close frame, if it sent one. [`Config::close_timeout`] bounds the wait (10 s with
+    /// the adapters' defaults), also while our Close frame cannot be written.
     ///
     /// # Errors
-    /// [`WsError::Io`] or [`WsError::Protocol`] if the transport or the peer fails meanwhile.
+    /// [`WsError::Protocol`] with [`crate::Error::Timeout`] when the close deadline passes, or
+    /// if the peer fails the connection meanwhile; [`WsError::Io`] from the transport.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<Option<CloseFrame>, WsError> {
         self.core.command(close_command(CloseFrame::new(code, reason))).await?;
         let mut peer = None;
@@ -379,10 +452,10 @@ impl<S: AsyncRead + AsyncWrite> WebSocket<S> {
     /// Splits into a reader and a writer that can live in different tasks. Output not yet
     /// written, and a message found but not yet returned, carry over.
     pub fn split(self) -> (WsReader<S>, WsWriter<S>) {
-        let Core { stream, conn, out, pos, epoch, .. } = self.core;
+        let Core { stream, conn, out, pos, epoch, broken } = self.core;
         let (read, write) = ::tokio::io::split(stream);
         let shared = Arc::new(Mutex::new(Shared { conn, out: Vec::new(), epoch }));
-        let writer = Arc::new(AsyncMutex::new(Writer { half: write, inflight: out, pos }));
+        let writer = Arc::new(AsyncMutex::new(Writer { half: write, inflight: out, pos, broken }));
         let link = ReadLink { half: read, epoch, shared: Arc::clone(&shared), writer: Arc::clone(&writer) };
         (WsReader { link, incoming: self.incoming }, WsWriter { shared, writer })
     }
@@ -428,9 +501,24 @@ impl<S: AsyncWrite> Core<S> {
         &mut self,
         f: impl FnOnce(&mut Connection, &mut Vec<u8>) -> Result<(), crate::Error>,
     ) -> Result<(), WsError> {
-        stamp(&mut self.conn, self.epoch);
+        self.writable()?;
+        self.take_output_buffer();
         f(&mut self.conn, &mut self.out)?;
+        stamp(&mut self.conn, self.epoch);
         self.flush().await
+    }
+
+    /// Takes an output buffer from the thread's pool when the connection holds none (it gave
+    /// its own back while it waited for input).
+    fn take_output_buffer(&mut self) {
+        if self.out.capacity() == 0 {
+            self.out = pool::output_buffer();
+        }
+    }
+
+    /// Fails when a write failed before.
+    fn writable(&self) -> Result<(), WsError> {
+        self.broken.map_or(Ok(()), |f| Err(f.error()))
     }
 
     async fn send_text(&mut self, text: &str) -> Result<(), WsError> {
@@ -463,7 +551,13 @@ impl<S: AsyncWrite> Core<S> {
         vectored: bool,
         copy: impl FnOnce(&mut Connection, &mut Vec<u8>) -> Result<(), crate::Error>,
     ) -> Result<(), WsError> {
-        stamp(&mut self.conn, self.epoch);
+        self.writable()?;
+        // A send that was dropped midway left its frame behind: write it before taking more,
+        // so that cancelled sends never pile up output.
+        if self.pos < self.out.len() {
+            self.flush().await?;
+        }
+        self.take_output_buffer();
         let vectored = vectored
             && data.len() >= VECTORED_MIN
             && data.len() <= self.conn.config().max_outgoing_frame.max(1)
@@ -472,21 +566,37 @@ impl<S: AsyncWrite> Core<S> {
             && self.stream.is_write_vectored();
         if !vectored {
             copy(&mut self.conn, &mut self.out)?;
+            stamp(&mut self.conn, self.epoch);
             return self.flush().await;
         }
         let head = self.conn.encode_frame_head_unmasked(kind, data, fin)?;
+        stamp(&mut self.conn, self.epoch);
         // Automatic replies waiting in the connection go out first, in the same write.
         self.conn.poll_transmit(&mut self.out)?;
-        write_frame(&mut self.stream, Unwritten::new(&mut self.out, &mut self.pos, head.as_bytes(), data)).await?;
-        self.stream.flush().await?;
-        Ok(())
+        let Self { stream, conn, out, pos, epoch, broken } = self;
+        let stall = conn.config().write_timeout;
+        let mut deadlines = ConnDeadlines { conn, epoch: *epoch };
+        let result = async {
+            let unwritten = Unwritten::new(out, pos, head.as_bytes(), data);
+            write_frame(stream, unwritten, &mut deadlines, stall).await?;
+            guarded(stream.flush(), &mut deadlines, stall).await
+        }
+        .await;
+        record(broken, result)
     }
 
-    /// Writes out everything produced. Cancel-safe.
+    /// Writes out everything produced, under the connection's deadlines. Cancel-safe.
     async fn flush(&mut self) -> Result<(), WsError> {
-        write_buffered(&mut self.stream, &mut self.out, &mut self.pos).await?;
-        self.stream.flush().await?;
-        Ok(())
+        self.writable()?;
+        let Self { stream, conn, out, pos, epoch, broken } = self;
+        let stall = conn.config().write_timeout;
+        let mut deadlines = ConnDeadlines { conn, epoch: *epoch };
+        let result = async {
+            write_buffered(stream, out, pos, &mut deadlines, stall).await?;
+            guarded(stream.flush(), &mut deadlines, stall).await
+        }
+        .await;
+        record(broken, result)
     }
 }
 
@@ -512,8 +622,8 @@ impl<S: AsyncWrite> WsWriter<S> {
         {
             let mut s = lock(&self.shared);
             let Shared { conn, out, epoch } = &mut *s;
-            stamp(conn, *epoch);
             f(conn, out)?;
+            stamp(conn, *epoch);
         }
         flush_shared(&self.shared, &self.writer).await
     }
@@ -600,8 +710,24 @@ trait Link {
     fn has_output(&self) -> bool;
     /// Writes out all output. Cancel-safe: an interrupted write resumes where it stopped.
     async fn flush(&mut self) -> Result<(), WsError>;
-    /// Reads into `buf` what the stream has. Cancel-safe.
-    async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize>;
+    /// Reads into `buf` what the stream has.
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<std::io::Result<usize>>;
+    /// The read is waiting: give back buffers that hold nothing.
+    fn idle(&mut self);
+}
+
+/// Reads into `buf` with `poll_read`, counting the bytes read.
+fn poll_read_into<R: AsyncRead + ?Sized>(
+    stream: Pin<&mut R>,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+) -> Poll<std::io::Result<usize>> {
+    let mut buf = ReadBuf::new(buf);
+    match stream.poll_read(cx, &mut buf) {
+        Poll::Ready(Ok(())) => Poll::Ready(Ok(buf.filled().len())),
+        Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+        Poll::Pending => Poll::Pending,
+    }
 }
 
 impl<S: AsyncRead + AsyncWrite> Link for Core<S> {
@@ -610,6 +736,7 @@ impl<S: AsyncRead + AsyncWrite> Link for Core<S> {
     }
 
     fn with<R>(&mut self, f: impl FnOnce(&mut Connection, &mut Vec<u8>) -> R) -> R {
+        self.take_output_buffer();
         f(&mut self.conn, &mut self.out)
     }
 
@@ -621,8 +748,15 @@ impl<S: AsyncRead + AsyncWrite> Link for Core<S> {
         Core::flush(self).await
     }
 
-    async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.stream.read(buf).await
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<std::io::Result<usize>> {
+        poll_read_into(self.stream.as_mut(), cx, buf)
+    }
+
+    fn idle(&mut self) {
+        if self.pos == self.out.len() {
+            self.pos = 0;
+            pool::give_output_buffer(core::mem::take(&mut self.out));
+        }
     }
 }
 
@@ -647,8 +781,12 @@ impl<S: AsyncRead + AsyncWrite> Link for ReadLink<S> {
         flush_shared(&self.shared, &self.writer).await
     }
 
-    async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.half.read(buf).await
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<std::io::Result<usize>> {
+        poll_read_into(Pin::new(&mut self.half), cx, buf)
+    }
+
+    fn idle(&mut self) {
+        // The writers own the output buffers after a split.
     }
 }
 
@@ -667,19 +805,20 @@ impl Incoming {
             if self.ready.is_none() {
                 let epoch = link.epoch();
                 let inbox = &mut self.inbox;
-                let (next, replies) = link.with(|conn, out| {
-                    stamp(conn, epoch);
+                let (next, timers, replies) = link.with(|conn, out| {
                     let next = inbox.next(conn);
-                    (next, conn.poll_transmit(out).is_ok_and(|n| n > 0))
+                    // After the input: stamps what arrived, and runs a deadline that passed.
+                    let timers = tick(conn, epoch);
+                    (next, timers, conn.poll_transmit(out).is_ok_and(|n| n > 0))
                 });
                 // Keep what was found before the first await, so that a cancelled call loses
                 // nothing: the next call returns it.
-                let failed = match next {
-                    Ok(ready) => {
+                let failed = match (next, timers) {
+                    (Ok(ready), Ok(())) => {
                         self.ready = ready;
                         None
                     }
-                    Err(e) => Some(e),
+                    (Err(e), _) | (_, Err(e)) => Some(e),
                 };
                 if replies || link.has_output() {
                     match link.flush().await {
@@ -706,25 +845,24 @@ impl Incoming {
                 Ok(conn.poll_timeout())
             })?;
             let deadline = deadline.map(|t| link.epoch() + t.as_duration());
-            let read = link.read(self.inbox.free_space());
+            let inbox = &mut self.inbox;
+            let read = core::future::poll_fn(|cx| {
+                let read = link.poll_read(cx, inbox.free_space());
+                if read.is_pending() {
+                    // Waiting for input: an idle connection holds no read or output buffer.
+                    inbox.release();
+                    link.idle();
+                }
+                read
+            });
             let read = match deadline {
                 None => read.await,
                 // The timers (keepalive, close and idle deadlines; only when configured) run on
                 // tokio's clock. A read cut short by the deadline loses nothing.
+                // The next turn runs the timers (`tick`) and writes what they queued.
                 Some(at) => match ::tokio::time::timeout_at(at, read).await {
                     Ok(read) => read,
-                    Err(_) => {
-                        let now = now(link.epoch());
-                        let (result, replies) = link.with(|conn, out| {
-                            let result = conn.handle_timeout(now);
-                            (result, conn.poll_transmit(out).is_ok_and(|n| n > 0))
-                        });
-                        if replies {
-                            link.flush().await?;
-                        }
-                        result?;
-                        continue;
-                    }
+                    Err(_) => continue,
                 },
             };
             let n = match read {
@@ -748,16 +886,102 @@ impl Incoming {
 /// (after a split).
 async fn flush_shared<S: AsyncWrite>(shared: &Mutex<Shared>, writer: &AsyncMutex<Writer<S>>) -> Result<(), WsError> {
     let mut w = writer.lock().await;
-    let Writer { half, inflight, pos } = &mut *w;
-    loop {
-        write_buffered(half, inflight, pos).await?;
-        core::mem::swap(&mut lock(shared).out, inflight);
-        if inflight.is_empty() {
-            break;
-        }
+    let Writer { half, inflight, pos, broken } = &mut *w;
+    if let Some(f) = broken {
+        return Err(f.error());
     }
-    half.flush().await?;
-    Ok(())
+    let stall = lock(shared).conn.config().write_timeout;
+    let mut deadlines = shared;
+    let result = async {
+        loop {
+            write_buffered(half, inflight, pos, &mut deadlines, stall).await?;
+            core::mem::swap(&mut lock(shared).out, inflight);
+            if inflight.is_empty() {
+                break;
+            }
+        }
+        guarded(half.flush(), &mut deadlines, stall).await
+    }
+    .await;
+    record(broken, result)
+}
+
+/// Records a write that failed or stalled: the stream takes no more frames.
+fn record(broken: &mut Option<WriteFailure>, result: Result<(), WsError>) -> Result<(), WsError> {
+    if let Err(e) = &result {
+        *broken = broken.or(WriteFailure::of(e));
+    }
+    result
+}
+
+/// The connection's deadlines on tokio's clock, watched while a read or write is in progress.
+trait Deadlines {
+    /// The connection's next deadline.
+    fn next_deadline(&mut self) -> Option<Instant>;
+    /// Runs the connection's timers (a deadline passed); an error has failed the connection.
+    fn expire(&mut self) -> Result<(), crate::Error>;
+}
+
+/// The deadlines of a connection at hand.
+struct ConnDeadlines<'a> {
+    conn: &'a mut Connection,
+    epoch: Instant,
+}
+
+impl Deadlines for ConnDeadlines<'_> {
+    fn next_deadline(&mut self) -> Option<Instant> {
+        self.conn.poll_timeout().map(|t| self.epoch + t.as_duration())
+    }
+
+    fn expire(&mut self) -> Result<(), crate::Error> {
+        self.conn.handle_timeout(now(self.epoch))
+    }
+}
+
+/// After a split: the deadlines of the shared connection.
+impl Deadlines for &Mutex<Shared> {
+    fn next_deadline(&mut self) -> Option<Instant> {
+        let s = lock(self);
+        s.conn.poll_timeout().map(|t| s.epoch + t.as_duration())
+    }
+
+    fn expire(&mut self) -> Result<(), crate::Error> {
+        let mut s = lock(self);
+        let now = now(s.epoch);
+        s.conn.handle_timeout(now)
+    }
+}
+
+/// Runs one read or write call on the stream under the connection's deadlines, running its
+/// timers when one passes (a Ping they queue waits in its slot; a deadline that fails the
+/// connection ends the call), and under `stall`: a call that has not completed `stall` after
+/// it began fails with [`Timer::Write`]. The call itself is never dropped at a connection
+/// deadline, so no byte is lost or written twice.
+async fn guarded<T>(
+    io: impl Future<Output = std::io::Result<T>>,
+    deadlines: &mut impl Deadlines,
+    stall: Option<Duration>,
+) -> Result<T, WsError> {
+    let mut io = pin!(io);
+    let stall_at = stall.map(|d| Instant::now() + d);
+    // A deadline that running the timers did not move is not watched again (no busy loop).
+    let mut expired = None;
+    loop {
+        let deadline = deadlines.next_deadline().filter(|d| Some(*d) != expired);
+        let at = match (deadline, stall_at) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => return Ok(io.await?),
+        };
+        if let Ok(result) = ::tokio::time::timeout_at(at, io.as_mut()).await {
+            return Ok(result?);
+        }
+        if stall_at.is_some_and(|s| Instant::now() >= s) {
+            return Err(crate::Error::Timeout(Timer::Write).into());
+        }
+        expired = deadline;
+        deadlines.expire()?;
+    }
 }
 
 /// Writes `buf[*pos..]`, moving `pos` on as bytes go out (so that a cancelled write resumes
@@ -766,22 +990,32 @@ async fn write_buffered<W: AsyncWrite + Unpin>(
     stream: &mut W,
     buf: &mut Vec<u8>,
     pos: &mut usize,
-) -> std::io::Result<()> {
+    deadlines: &mut impl Deadlines,
+    stall: Option<Duration>,
+) -> Result<(), WsError> {
     while *pos < buf.len() {
-        let n = stream.write(&buf[*pos..]).await?;
+        let n = guarded(stream.write(&buf[*pos..]), deadlines, stall).await?;
         if n == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
+            return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into());
         }
         *pos += n;
     }
+    // Written: after a large message, give most of its memory back.
+    let used = buf.len();
     buf.clear();
+    crate::buf::release_excess(buf, used, crate::buf::RETAIN_CAPACITY);
     *pos = 0;
     Ok(())
 }
 
 /// Writes the output buffer's unwritten bytes, then a frame's header and payload, with vectored
 /// writes (one system call when the stream takes it all), looping on partial writes.
-async fn write_frame<W: AsyncWrite + Unpin>(stream: &mut W, mut w: Unwritten<'_>) -> std::io::Result<()> {
+async fn write_frame<W: AsyncWrite + Unpin>(
+    stream: &mut W,
+    mut w: Unwritten<'_>,
+    deadlines: &mut impl Deadlines,
+    stall: Option<Duration>,
+) -> Result<(), WsError> {
     loop {
         let mut slices = [IoSlice::new(&[]); 3];
         let mut count = 0;
@@ -794,9 +1028,9 @@ async fn write_frame<W: AsyncWrite + Unpin>(stream: &mut W, mut w: Unwritten<'_>
         if count == 0 {
             return Ok(());
         }
-        let n = stream.write_vectored(&slices[..count]).await?;
+        let n = guarded(stream.write_vectored(&slices[..count]), deadlines, stall).await?;
         if n == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
+            return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into());
         }
         w.advance(n);
     }

@@ -49,7 +49,7 @@ use crate::{CloseFrame, Config, ControlPayload, Error, KeySource, Role};
 ///     other => panic!("{other:?}"),
 /// }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Connection {
     role: Role,
     config: Config,
@@ -71,7 +71,7 @@ pub struct Connection {
 
 /// The compressor for what we send and the decompressor for what we receive.
 #[cfg(feature = "deflate")]
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct DeflateCodec {
     deflater: crate::deflate::Deflater,
     inflater: crate::deflate::Inflater,
@@ -124,13 +124,23 @@ impl Connection {
     #[must_use]
     pub fn with_deflate(mut self, agreed: crate::deflate::PerMessageDeflate) -> Self {
         let p = agreed.params;
-        let (our_bits, our_reset, peer_reset) = match self.role {
-            Role::Server => (p.server_max_window_bits, p.server_no_context_takeover, p.client_no_context_takeover),
-            Role::Client => (p.client_max_window_bits, p.client_no_context_takeover, p.server_no_context_takeover),
+        let (our_bits, our_reset, peer_bits, peer_reset) = match self.role {
+            Role::Server => (
+                p.server_max_window_bits,
+                p.server_no_context_takeover,
+                p.client_max_window_bits,
+                p.client_no_context_takeover,
+            ),
+            Role::Client => (
+                p.client_max_window_bits,
+                p.client_no_context_takeover,
+                p.server_max_window_bits,
+                p.server_no_context_takeover,
+            ),
         };
         self.deflate = Some(alloc::boxed::Box::new(DeflateCodec {
             deflater: crate::deflate::Deflater::new(agreed.level, our_bits, our_reset, agreed.min_size),
-            inflater: crate::deflate::Inflater::new(peer_reset),
+            inflater: crate::deflate::Inflater::new(peer_bits, peer_reset),
             agreed,
         }));
         self.rsv_allowed |= crate::frame::RSV1;

@@ -118,7 +118,8 @@ impl Connection {
     ///
     /// # Errors
     /// [`Misuse::ControlPayloadTooLong`], [`Misuse::SendAfterClose`], [`Error::BufferTooSmall`],
-    /// or the error that failed the connection.
+    /// [`Error::Backpressure`] when a [`WriteQueue`](crate::WriteQueue) has no room for it under
+    /// its high-water mark (nothing is written), or the error that failed the connection.
     pub fn ping(&mut self, payload: &[u8], out: &mut impl OutBuf) -> Result<(), Error> {
         self.send_control(OpCode::Ping, payload, out)
     }
@@ -145,6 +146,9 @@ impl Connection {
     /// assert_eq!(server.state(), State::ClosingLocal);
     /// ```
     ///
+    /// A [`WriteQueue`](crate::WriteQueue) always takes our Close frame, even over its
+    /// high-water mark.
+    ///
     /// # Errors
     /// [`Misuse::InvalidCloseCode`] for a code that may not be sent, [`Error::BufferTooSmall`],
     /// or the error that failed the connection.
@@ -165,7 +169,7 @@ impl Connection {
         let mut payload = [0; MAX_CONTROL_PAYLOAD];
         let n = frame.encode(&mut payload);
         let need = self.pending_len() + self.control_len(n);
-        out.reserve_control(need)?;
+        out.reserve_close(need)?;
         self.write_pending(out);
         self.write_frame(out, OpCode::Close, true, &payload[..n]);
         self.mark_close_sent();
@@ -177,15 +181,26 @@ impl Connection {
     /// handling received events; it works after a failure too, so that the Close frame
     /// reaches the peer.
     ///
+    /// When the buffer refuses, nothing is written and the replies stay in their fixed slots
+    /// (a later Ping's Pong replaces a waiting one): call it again once there is room.
+    ///
     /// # Errors
-    /// [`Error::BufferTooSmall`] when a fixed buffer cannot hold the frames (nothing is written).
+    /// [`Error::BufferTooSmall`] when a fixed buffer cannot hold the frames, or
+    /// [`Error::Backpressure`] when a [`WriteQueue`](crate::WriteQueue) has no room for a
+    /// Pong or keepalive Ping under its high-water mark (a batch with our Close frame is always
+    /// taken). Nothing is written then.
     pub fn poll_transmit(&mut self, out: &mut impl OutBuf) -> Result<usize, Error> {
         let need = self.pending_len();
         if need == 0 {
             return Ok(0);
         }
         self.check_keys()?;
-        out.reserve_control(need)?;
+        if self.pending_close.is_some() {
+            // Our one Close frame: a bounded queue takes it even over its high-water mark.
+            out.reserve_close(need)?;
+        } else {
+            out.reserve_control(need)?;
+        }
         self.write_pending(out);
         Ok(need)
     }
@@ -332,8 +347,10 @@ impl Connection {
     }
 
     /// Compresses a whole message (permessage-deflate) and writes it with RSV1 on its first
-    /// frame. Space for the largest possible compressed size is reserved *before* compressing,
-    /// because compressing moves the compression context forward and cannot be undone.
+    /// frame. Compressing moves the compression context forward and cannot be undone, so the
+    /// buffer is first asked whether it could take the largest possible compressed size
+    /// ([`OutBuf::check_space`], which allocates nothing for a `Vec`); only the compressed
+    /// frames' real size is reserved, once they are known.
     #[cfg(feature = "deflate")]
     fn send_compressed(
         &mut self,
@@ -345,10 +362,20 @@ impl Connection {
     ) -> Result<(), Error> {
         // zlib's bound for stored blocks, plus the sync flush.
         let bound = data.len() + (data.len() >> 12) + (data.len() >> 14) + 64;
-        let need = self.pending_len() + self.data_len(bound);
-        out.reserve(need)?;
+        out.check_space(self.pending_len() + self.data_len(bound))?;
         let Some(codec) = self.deflate.as_mut() else { unreachable!("checked by the caller") };
         let compressed = codec.deflater.compress(data);
+        let need = self.pending_len() + self.data_len(compressed.len());
+        if let Err(full) = out.reserve(need) {
+            // Only an `OutBuf` that breaks `check_space`'s promise gets here. The peer never
+            // sees this message, so the context that now holds it is dropped: later messages
+            // refer to nothing the peer lacks.
+            if let Some(codec) = self.deflate.as_mut() {
+                codec.deflater.restore(compressed);
+                codec.deflater.forget_context();
+            }
+            return Err(full.into());
+        }
         self.write_pending(out);
         self.write_data_frames(out, opcode, true, crate::frame::RSV1, &compressed);
         if let Some(codec) = self.deflate.as_mut() {

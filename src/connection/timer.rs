@@ -3,6 +3,16 @@
 //! ([`Connection::set_time`], [`Connection::handle_timeout`]) and asks for the next deadline
 //! ([`Connection::poll_timeout`]). Without timer settings in [`Config`](crate::Config), no
 //! deadline ever exists.
+//!
+//! The time contract:
+//! * The first time input is the connection's start: every baseline (last activity, last
+//!   data) begins there, so only differences between timestamps matter and the caller's epoch
+//!   is free (a process clock, a shared clock started hours ago).
+//! * What happens between two time inputs (bytes received, a data message sent or received,
+//!   our Close frame queued) is stamped with the *next* time input. A deadline therefore never
+//!   passes early, however long the caller waited before telling the time; and while something
+//!   waits for its stamp, [`Connection::poll_timeout`] returns the latest time given (a deadline
+//!   already due) so that the caller tells the time at once.
 
 use core::ops::Add;
 use core::time::Duration;
@@ -67,13 +77,28 @@ pub enum Timer {
     /// [`Config::close_timeout`](crate::Config::close_timeout) of our Close frame: drop the
     /// transport.
     CloseHandshake,
+    /// The opening handshake did not finish within
+    /// [`Config::handshake_timeout`](crate::Config::handshake_timeout) (raised by the I/O
+    /// adapters, which see the handshake's bytes arrive).
+    Handshake,
+    /// A write to the transport made no progress for
+    /// [`Config::write_timeout`](crate::Config::write_timeout): the peer does not read (raised
+    /// by the I/O adapters). Nothing more can be sent; drop the transport.
+    Write,
 }
+
+/// Events that wait for the next time input to be stamped.
+const ACTIVITY: u8 = 1;
+const DATA: u8 = 2;
+const CLOSE: u8 = 4;
 
 /// What the timers remember.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Timers {
-    /// The latest time the caller gave.
-    now: Timestamp,
+    /// The latest time the caller gave; `None` before the first.
+    now: Option<Timestamp>,
+    /// Events since the last time input (`ACTIVITY`, `DATA`, `CLOSE`), stamped by the next one.
+    unstamped: u8,
     /// When bytes last arrived.
     last_activity: Timestamp,
     /// When a data message was last sent or received.
@@ -98,17 +123,58 @@ impl Connection {
         c.keepalive_interval.is_some() || c.close_timeout.is_some() || c.idle_timeout.is_some()
     }
 
-    /// Tells the connection the current time, so that activity is stamped precisely. Adapters
-    /// call it before feeding input; times that go backwards are ignored.
+    /// Tells the connection the current time. The first call starts the timers (every
+    /// baseline begins at this time); later calls stamp what happened since the previous one
+    /// (received bytes, data messages, our Close frame) with `now`. Call it after feeding input
+    /// and after commands, as the adapters do; times that go backwards are ignored.
     pub fn set_time(&mut self, now: Timestamp) {
-        self.timers.now = self.timers.now.max(now);
+        let t = &mut self.timers;
+        let now = match t.now {
+            Some(prev) => prev.max(now),
+            None => {
+                t.last_activity = now;
+                t.last_data = now;
+                now
+            }
+        };
+        t.now = Some(now);
+        let unstamped = core::mem::take(&mut t.unstamped);
+        if unstamped & ACTIVITY != 0 {
+            t.last_activity = now;
+        }
+        if unstamped & DATA != 0 {
+            t.last_data = now;
+        }
+        if unstamped & CLOSE != 0 {
+            t.close_sent_at.get_or_insert(now);
+        }
     }
 
     /// The next deadline, or `None` when no timer is running (always `None` without timer
     /// settings). Call [`handle_timeout`](Self::handle_timeout) when it passes.
+    ///
+    /// Before the first time input, and while events wait for their stamp (see
+    /// [`set_time`](Self::set_time)), the deadline is the latest time given
+    /// ([`Timestamp::ZERO`] before any): already due, so that the caller tells the time now.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        let t = &self.timers;
+        if !self.uses_timers() {
+            return None;
+        }
+        let Some(now) = self.timers.now else { return Some(Timestamp::ZERO) };
+        // Deadlines as if what waits for a stamp had happened at the latest time given.
+        let mut t = self.timers;
+        let unstamped = t.unstamped;
+        t.unstamped = 0;
+        if unstamped & ACTIVITY != 0 {
+            t.last_activity = now;
+        }
+        if unstamped & DATA != 0 {
+            t.last_data = now;
+        }
+        if unstamped & CLOSE != 0 {
+            t.close_sent_at.get_or_insert(now);
+        }
         let cfg = &self.config;
         let mut next: Option<Timestamp> = None;
         let mut consider = |d: Option<Timestamp>| {
@@ -136,7 +202,8 @@ impl Connection {
             }
             _ => {}
         }
-        next
+        // Those deadlines may be early: ask for the time now, which stamps the events.
+        if unstamped != 0 { next.map(|_| now) } else { next }
     }
 
     /// Runs the timers at `now`: queues a keepalive Ping (for
@@ -151,7 +218,7 @@ impl Connection {
         if let Some(e) = self.close.failed {
             return Err(e);
         }
-        let now = self.timers.now;
+        let now = self.timers.now.unwrap_or(now);
         let cfg = self.config;
         let close_deadline = cfg.close_timeout.zip(self.timers.close_sent_at).map(|(c, at)| at + c);
         match self.state() {
@@ -186,20 +253,24 @@ impl Connection {
         Ok(())
     }
 
-    /// Bytes arrived.
+    /// Bytes arrived (stamped by the next time input).
+    #[inline]
     pub(super) fn note_activity(&mut self) {
-        self.timers.last_activity = self.timers.now;
+        self.timers.unstamped |= ACTIVITY;
         self.timers.ping_outstanding = false;
     }
 
-    /// A data message went one way or the other.
+    /// A data message went one way or the other (stamped by the next time input).
+    #[inline]
     pub(super) fn note_data(&mut self) {
-        self.timers.last_data = self.timers.now;
+        self.timers.unstamped |= DATA;
     }
 
-    /// Our Close frame was sent or queued.
+    /// Our Close frame was sent or queued (stamped by the next time input).
     pub(super) fn mark_close_sent(&mut self) {
         self.close.sent = true;
-        self.timers.close_sent_at.get_or_insert(self.timers.now);
+        if self.timers.close_sent_at.is_none() {
+            self.timers.unstamped |= CLOSE;
+        }
     }
 }

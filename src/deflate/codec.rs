@@ -2,20 +2,26 @@
 
 use alloc::vec::Vec;
 
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use flate2::{Compress, Decompress, FlushCompress, FlushDecompress, Status};
+
+use super::pool;
 
 /// The four bytes a sync flush ends with, removed from each compressed message on the wire
 /// and put back before inflating (RFC 7692 §7.2.1, §7.2.2).
 pub(crate) const TRAILER: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
 /// Compresses outgoing messages into a reusable buffer.
+///
+/// The zlib context is created when the first message is compressed. When it is reset after
+/// each message, it lives in the thread's pool between messages (see [`pool`]).
 pub(crate) struct Deflater {
-    compress: Compress,
+    /// The context kept between messages (context takeover), once a message was compressed.
+    compress: Option<Compress>,
+    level: u32,
+    bits: u8,
     reset_each_message: bool,
     min_size: usize,
     out: Vec<u8>,
-    level: u32,
-    window_bits: u8,
 }
 
 impl core::fmt::Debug for Deflater {
@@ -24,26 +30,11 @@ impl core::fmt::Debug for Deflater {
     }
 }
 
-impl Clone for Deflater {
-    /// A fresh compressor with the same settings (compression contexts cannot be copied); only
-    /// meaningful before the first message.
-    fn clone(&self) -> Self {
-        Self::new(self.level, self.window_bits, self.reset_each_message, self.min_size)
-    }
-}
-
 impl Deflater {
     pub(crate) fn new(level: u32, window_bits: u8, reset_each_message: bool, min_size: usize) -> Self {
         // zlib cannot compress with a 256-byte window; negotiation never agrees to one.
         let bits = window_bits.clamp(9, 15);
-        Self {
-            compress: Compress::new_with_window_bits(Compression::new(level), false, bits),
-            reset_each_message,
-            min_size,
-            out: Vec::new(),
-            level,
-            window_bits: bits,
-        }
+        Self { compress: None, level, bits, reset_each_message, min_size, out: Vec::new() }
     }
 
     /// Whether a message of `len` bytes is worth compressing.
@@ -53,21 +44,29 @@ impl Deflater {
 
     /// Compresses a whole message; the result (without the trailer) is in the returned buffer,
     /// which the caller gives back with [`restore`](Self::restore).
+    ///
+    /// The buffer grows with what zlib really produces: a message that compresses well never
+    /// takes memory in proportion to its uncompressed size.
     pub(crate) fn compress(&mut self, data: &[u8]) -> Vec<u8> {
         let mut out = core::mem::take(&mut self.out);
         out.clear();
-        out.reserve(data.len() / 2 + 64);
-        let start = self.compress.total_in();
+        // A first guess, capped: a reused buffer usually has room already (no allocation).
+        out.reserve(first_guess(data.len()));
+        let mut compress = match self.compress.take() {
+            Some(kept) => kept,
+            None => pool::compressor(self.level, self.bits),
+        };
+        let start = compress.total_in();
         loop {
-            let done = (self.compress.total_in() - start) as usize;
+            let done = (compress.total_in() - start) as usize;
             // Compressing into a Vec's spare capacity cannot fail for valid parameters.
-            let _ = self.compress.compress_vec(&data[done..], &mut out, FlushCompress::Sync);
-            let consumed_all = (self.compress.total_in() - start) as usize == data.len();
+            let _ = compress.compress_vec(&data[done..], &mut out, FlushCompress::Sync);
+            let consumed = (compress.total_in() - start) as usize;
             // A sync flush is complete once zlib stops with output space left over.
-            if consumed_all && out.len() < out.capacity() {
+            if consumed == data.len() && out.len() < out.capacity() {
                 break;
             }
-            out.reserve(out.capacity().max(64));
+            out.reserve_exact(more_room(data.len() - consumed, consumed, out.len(), out.capacity()));
         }
         if out.ends_with(&TRAILER) {
             out.truncate(out.len() - TRAILER.len());
@@ -83,15 +82,55 @@ impl Deflater {
             write_stored(data, &mut out);
         }
         if self.reset_each_message {
-            self.compress.reset();
+            pool::give_compressor(self.level, self.bits, compress);
+        } else {
+            self.compress = Some(compress);
         }
         out
     }
 
-    /// Gives back the buffer from [`compress`](Self::compress), for reuse.
-    pub(crate) fn restore(&mut self, out: Vec<u8>) {
+    /// Gives back the buffer from [`compress`](Self::compress), for reuse. A buffer that grew
+    /// for an unusually large message gives that memory back (see
+    /// [`release_excess`](crate::buf::release_excess)).
+    pub(crate) fn restore(&mut self, mut out: Vec<u8>) {
+        let used = out.len();
+        out.clear();
+        crate::buf::release_excess(&mut out, used, crate::buf::RETAIN_CAPACITY);
         self.out = out;
     }
+
+    /// Drops the compression context after a compressed message could not be sent after all:
+    /// the next message refers to nothing before it, which any peer can read.
+    pub(crate) fn forget_context(&mut self) {
+        if let Some(compress) = &mut self.compress {
+            compress.reset();
+        }
+    }
+
+    /// The capacity of the reused output buffer (between messages).
+    #[cfg(test)]
+    pub(crate) fn buffer_capacity(&self) -> usize {
+        self.out.capacity()
+    }
+}
+
+/// Output room to start compressing a message of `len` bytes with: half of it (most messages
+/// compress at least that well), but no more than 16 KiB; more is added as zlib fills it.
+fn first_guess(len: usize) -> usize {
+    (len / 2 + 64).min(16 * 1024)
+}
+
+/// More output room, once zlib filled the buffer with `produced` bytes from `consumed` input
+/// bytes and `rest` input bytes are left: the rest at the ratio seen so far, plus an eighth,
+/// and at least a quarter of the capacity, so that a poor estimate still grows the buffer
+/// geometrically.
+fn more_room(rest: usize, consumed: usize, produced: usize, capacity: usize) -> usize {
+    let estimate = if consumed == 0 {
+        rest / 2
+    } else {
+        usize::try_from(rest as u128 * produced as u128 / consumed as u128).unwrap_or(usize::MAX)
+    };
+    estimate.saturating_add(estimate / 8).max(capacity / 4).max(64)
 }
 
 /// The size of `len` bytes as stored DEFLATE blocks, trailer removed (see [`write_stored`]).
@@ -128,8 +167,14 @@ pub(crate) struct Inflated {
 }
 
 /// Inflates incoming compressed messages.
+///
+/// The zlib context is created when the first compressed message arrives, with the window the
+/// peer agreed to. When it is reset after each message, it lives in the thread's pool between
+/// messages (see [`pool`]).
 pub(crate) struct Inflater {
-    decompress: Decompress,
+    /// The context, while a message is inflated or kept between messages.
+    decompress: Option<Decompress>,
+    bits: u8,
     reset_each_message: bool,
     ended: bool,
 }
@@ -140,17 +185,11 @@ impl core::fmt::Debug for Inflater {
     }
 }
 
-impl Clone for Inflater {
-    /// A fresh decompressor with the same settings (contexts cannot be copied).
-    fn clone(&self) -> Self {
-        Self::new(self.reset_each_message)
-    }
-}
-
 impl Inflater {
-    pub(crate) fn new(reset_each_message: bool) -> Self {
-        // The largest window reads data compressed with any smaller one.
-        Self { decompress: Decompress::new(false), reset_each_message, ended: false }
+    /// An inflater for a peer that compresses with windows of at most `bits` (a larger window
+    /// reads data compressed with any smaller one; 9 is the least zlib takes).
+    pub(crate) fn new(bits: u8, reset_each_message: bool) -> Self {
+        Self { decompress: None, bits: bits.clamp(9, 15), reset_each_message, ended: false }
     }
 
     /// Inflates from `input` into `out`.
@@ -159,10 +198,12 @@ impl Inflater {
             // Bytes after a final block belong to no stream; the trailer may follow it.
             return Inflated { consumed: input.len(), produced: 0, stream_end: true, corrupt: false };
         }
-        let (in0, out0) = (self.decompress.total_in(), self.decompress.total_out());
-        let status = self.decompress.decompress(input, out, FlushDecompress::Sync);
-        let consumed = (self.decompress.total_in() - in0) as usize;
-        let produced = (self.decompress.total_out() - out0) as usize;
+        let bits = self.bits;
+        let decompress = self.decompress.get_or_insert_with(|| pool::decompressor(bits));
+        let (in0, out0) = (decompress.total_in(), decompress.total_out());
+        let status = decompress.decompress(input, out, FlushDecompress::Sync);
+        let consumed = (decompress.total_in() - in0) as usize;
+        let produced = (decompress.total_out() - out0) as usize;
         if matches!(status, Ok(Status::StreamEnd)) {
             self.ended = true;
         }
@@ -172,9 +213,79 @@ impl Inflater {
     /// A message ended: reset the context when the peer does not keep it, or when its stream
     /// ended with a final block.
     pub(crate) fn end_message(&mut self) {
-        if self.reset_each_message || self.ended {
-            self.decompress.reset(false);
-            self.ended = false;
+        if self.reset_each_message {
+            if let Some(decompress) = self.decompress.take() {
+                pool::give_decompressor(self.bits, decompress);
+            }
+        } else if self.ended {
+            if let Some(decompress) = &mut self.decompress {
+                decompress.reset(false);
+            }
+        }
+        self.ended = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec;
+
+    use super::*;
+    use crate::buf::RETAIN_CAPACITY;
+
+    /// Inflates one compressed message (trailer removed) with a fresh context.
+    fn inflate(compressed: &[u8], len: usize) -> Vec<u8> {
+        let mut input = compressed.to_vec();
+        input.extend_from_slice(&TRAILER);
+        let mut out = vec![0; len + 1];
+        let mut inflater = Inflater::new(15, true);
+        let r = inflater.inflate(&input, &mut out);
+        assert!(!r.corrupt);
+        out.truncate(r.produced);
+        out
+    }
+
+    #[test]
+    fn a_compressible_message_takes_memory_for_its_compressed_size_only() {
+        let data: Vec<u8> = b"{\"id\":1,\"name\":\"wsproto\"},".iter().copied().cycle().take(16 << 20).collect();
+        let mut d = Deflater::new(6, 15, false, 0);
+        let out = d.compress(&data);
+        let (len, cap) = (out.len(), out.capacity());
+        assert!(len < 256 * 1024, "{len}");
+        // Grown with what zlib produced: not in proportion to the 16 MiB input.
+        assert!(cap <= 2 * len + 64 * 1024, "{len} bytes in {cap}");
+        assert_eq!(inflate(&out, data.len()), data);
+        d.restore(out);
+        assert!(d.buffer_capacity() <= cap);
+    }
+
+    #[test]
+    fn the_output_buffer_shrinks_after_a_large_incompressible_message() {
+        // Pseudo-random bytes do not compress: the output is as large as the input.
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        let noise: Vec<u8> = (0..4 << 20)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let mut d = Deflater::new(1, 15, false, 0);
+        let out = d.compress(&noise);
+        assert!(out.len() >= noise.len());
+        d.restore(out);
+        // Same-size traffic keeps the buffer.
+        assert!(d.buffer_capacity() >= noise.len());
+        let out = d.compress(&noise[..100]);
+        d.restore(out);
+        assert!(d.buffer_capacity() <= RETAIN_CAPACITY, "{}", d.buffer_capacity());
+        // Small messages then reuse it as it is.
+        let cap = d.buffer_capacity();
+        for _ in 0..100 {
+            let out = d.compress(b"hello hello hello hello");
+            d.restore(out);
+            assert_eq!(d.buffer_capacity(), cap);
         }
     }
 }

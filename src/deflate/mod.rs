@@ -18,10 +18,18 @@
 //! The backend is flate2 with the pure-Rust zlib-rs engine. zlib cannot compress with a
 //! 256-byte window, so a server declines an offer that limits *its* window to 8 bits and a
 //! client fails the handshake when the server limits the client's window to 8 bits; inflating
-//! always uses the largest window, which reads any peer's data.
+//! uses the window the peer agreed to (at least 9 bits, which reads 8-bit data too).
+//!
+//! Memory: zlib contexts are created when the first message needs them. A direction that
+//! resets its context after each message (`*_no_context_takeover`) takes its context from a
+//! per-thread pool for the length of a message, so between messages such a connection holds
+//! no zlib state at all; a direction with context takeover keeps its context (a compressor
+//! with 15-bit windows is about 256 KiB; a decompressor is about 7 KiB plus its window,
+//! 2^bits bytes).
 
 pub(crate) mod codec;
 mod negotiate;
+mod pool;
 
 pub(crate) use codec::{Deflater, Inflater};
 pub use negotiate::{DeflateConfig, DeflateParams, PERMESSAGE_DEFLATE, PerMessageDeflate};

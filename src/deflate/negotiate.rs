@@ -58,6 +58,30 @@ impl DeflateConfig {
         }
     }
 
+    /// A configuration that keeps little memory per connection, at some cost in ratio: the
+    /// server resets its compression context after each message (its compressor then comes
+    /// from a per-thread pool for the length of a message, so a server connection holds no
+    /// compressor between messages; with context takeover it would hold about 256 KiB), and
+    /// the client's window is 12 bits (the server's decompressor keeps a 4 KiB window and about
+    /// 7 KiB of state instead of 32 KiB and 7 KiB). Level 1, `min_size` 64. What the adapters'
+    /// `accept` agrees to.
+    ///
+    /// The cost, on a stream of small JSON messages (`cargo bench --features deflate --bench
+    /// deflate_ratio`): what the server sends is about 2.9× larger than with context takeover
+    /// (each message is compressed on its own), what the client sends about 1.07× larger than
+    /// with a 15-bit window. `docs/performance.md` has the table.
+    ///
+    /// ```
+    /// use wsproto::deflate::DeflateConfig;
+    /// let config = DeflateConfig::low_memory();
+    /// assert!(config.server_no_context_takeover);
+    /// assert_eq!(config.client_max_window_bits, Some(12));
+    /// ```
+    #[must_use]
+    pub const fn low_memory() -> Self {
+        Self { server_no_context_takeover: true, client_max_window_bits: Some(12), ..Self::new() }
+    }
+
     /// Sets [`level`](Self::level) (clamped to 9).
     #[must_use]
     pub const fn level(mut self, level: u32) -> Self {

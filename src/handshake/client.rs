@@ -6,11 +6,11 @@ use alloc::vec::Vec;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::extensions::{ExtensionOffer, format_extensions, parse_extensions};
+use super::extensions::{Caps, ExtensionOffer, format_extensions, parse_capped};
 use super::headers::{FieldNames, Headers, check_field, is_field_value, is_token, single, trim_ows, write_field};
-use super::http::{HeadBuffer, Parsed, Response, parse_response, write_all};
+use super::http::{HeadBuffer, Response, parse_response, write_all};
 use super::uri::WsUri;
-use super::{AcceptKey, DEFAULT_MAX_HEADERS, HandshakeError, Negotiated, accept_key};
+use super::{AcceptKey, DEFAULT_MAX_HEADERS, HandshakeError, MAX_EXTENSION_PARAMS, Negotiated, accept_key};
 use crate::{KeySource, OutBuf, Role};
 
 /// The default limit on the size of a response head read by [`ClientHandshake`]: 16 KiB.
@@ -309,10 +309,13 @@ pub enum ClientStatus {
 ///
 /// Feed it bytes as they arrive, in pieces of any size: a response that has not ended is
 /// [`ClientStatus::NeedMore`], never an error. The head may be at most
-/// [`ClientRequest::with_max_response_size`] bytes. A 101 response must have `Upgrade:
-/// websocket`, `Connection: upgrade` (case-insensitive, in comma-separated lists), the expected
+/// [`ClientRequest::with_max_response_size`] bytes, after at most 8 empty lines; it is parsed
+/// when the status line ends and again only when it can have ended (an empty line ended), a
+/// header line past the limit ended, or the size limit was reached. A 101 response must have
+/// `Upgrade: websocket`, `Connection: upgrade` (case-insensitive, in comma-separated lists), the expected
 /// `Sec-WebSocket-Accept`, at most a subprotocol that was offered, and only extensions that
-/// were offered (each once).
+/// were offered (each once, with at most
+/// [`MAX_EXTENSION_PARAMS`](super::MAX_EXTENSION_PARAMS) parameters in all).
 #[derive(Clone, Debug)]
 pub struct ClientHandshake {
     key: [u8; 24],
@@ -361,31 +364,18 @@ impl ClientHandshake {
         if self.finished {
             return Err(HandshakeError::Finished);
         }
-        let (before, try_parse) = self.head.push(bytes);
-        if !try_parse {
+        let fed = self.head.feed(bytes, self.max_headers, parse_response);
+        // After a result or an error the reader is done (and its buffer is given back).
+        self.finished = !matches!(fed, Ok(None));
+        let Some(((mut response, version), leftover)) = fed? else {
             return Ok(ClientStatus::NeedMore);
-        }
-        let parsed = parse_response(self.head.bytes(), self.max_headers);
-        let (mut response, version, len) = match parsed {
-            Ok(Parsed::Partial) if !self.head.is_full() => return Ok(ClientStatus::NeedMore),
-            Ok(Parsed::Partial) => Err(HandshakeError::HeadTooLarge { limit: self.head.limit() }),
-            Ok(Parsed::Complete((response, version), len)) => Ok((response, version, len)),
-            Err(e) => Err(e),
-        }
-        .inspect_err(|_| self.finish())?;
-        self.finish();
-        let leftover = len.saturating_sub(before).min(bytes.len());
+        };
         if response.status != 101 {
             response.body = bytes.get(leftover..).unwrap_or_default().to_vec();
             return Ok(ClientStatus::Rejected(response));
         }
         let negotiated = self.check(&response, version)?;
         Ok(ClientStatus::Upgraded { negotiated, response, leftover })
-    }
-
-    fn finish(&mut self) {
-        self.finished = true;
-        self.head.clear();
     }
 
     /// Checks a 101 response.
@@ -466,7 +456,14 @@ pub(crate) fn negotiate_response(
             Some(offered.ok_or(HandshakeError::UnofferedProtocol)?.clone())
         }
     };
-    let extensions = parse_extensions(h.get_all(names.extensions))?;
+    // Each extension accepted must have been offered, and accepted once: more than were
+    // offered is an error, so no more are held.
+    let caps = Caps {
+        offers: offered.len(),
+        params: MAX_EXTENSION_PARAMS,
+        too_many_offers: HandshakeError::UnofferedExtension,
+    };
+    let extensions = parse_capped(h.get_all(names.extensions), caps)?;
     for (i, ext) in extensions.iter().enumerate() {
         let was_offered = offered.iter().any(|o| o.is(&ext.name));
         let repeated = extensions.iter().take(i).any(|e| e.is(&ext.name));

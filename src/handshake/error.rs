@@ -66,8 +66,17 @@ pub enum HandshakeError {
     /// `Sec-WebSocket-Protocol` is not a list of tokens (in a request) or not a single token (in a
     /// response). Status 400.
     InvalidProtocols,
-    /// `Sec-WebSocket-Extensions` does not follow the grammar of RFC 6455 §9.1 (what is wrong is
-    /// given). Status 400.
+    /// A request lists more than [`MAX_PROTOCOLS`](super::MAX_PROTOCOLS) subprotocols in its
+    /// `Sec-WebSocket-Protocol` lines. Status 400.
+    TooManyProtocols {
+        /// The cap on subprotocols.
+        limit: usize,
+    },
+    /// `Sec-WebSocket-Extensions` does not follow the grammar of RFC 6455 §9.1, or holds more
+    /// extensions or parameters than a reader takes
+    /// ([`MAX_EXTENSION_OFFERS`](super::MAX_EXTENSION_OFFERS),
+    /// [`MAX_EXTENSION_PARAMS`](super::MAX_EXTENSION_PARAMS)); what is wrong is given. Status
+    /// 400.
     InvalidExtensions(&'static str),
     /// The server's `Sec-WebSocket-Accept` does not match the key the client sent. Status 502.
     AcceptMismatch,
@@ -129,6 +138,7 @@ impl HandshakeError {
             | Self::ConnectionNotUpgrade
             | Self::InvalidKey
             | Self::InvalidProtocols
+            | Self::TooManyProtocols { .. }
             | Self::InvalidExtensions(_) => 400,
             Self::MethodNotAllowed => 405,
             Self::UnsupportedVersion => 426,
@@ -186,6 +196,7 @@ impl fmt::Display for HandshakeError {
             Self::InvalidKey => f.write_str("Sec-WebSocket-Key is not base64 of 16 bytes"),
             Self::UnsupportedVersion => f.write_str("Sec-WebSocket-Version must be 13"),
             Self::InvalidProtocols => f.write_str("malformed Sec-WebSocket-Protocol"),
+            Self::TooManyProtocols { limit } => write!(f, "more than {limit} subprotocols in Sec-WebSocket-Protocol"),
             Self::InvalidExtensions(what) => write!(f, "malformed Sec-WebSocket-Extensions: {what}"),
             Self::AcceptMismatch => f.write_str("Sec-WebSocket-Accept does not match the key sent"),
             Self::UnofferedProtocol => f.write_str("server selected a subprotocol that was not offered"),
@@ -211,6 +222,12 @@ mod tests {
         assert_eq!(HandshakeError::MethodNotAllowed.status_hint(), 405);
         assert_eq!(HandshakeError::UnsupportedVersion.status_hint(), 426);
         assert_eq!(HandshakeError::TooManyHeaders { limit: 1 }.status_hint(), 431);
+        assert_eq!(HandshakeError::TooManyProtocols { limit: 32 }.status_hint(), 400);
+        assert_eq!(HandshakeError::TooManyProtocols { limit: 32 }.fault(), Fault::Peer);
+        assert_eq!(
+            HandshakeError::TooManyProtocols { limit: 32 }.to_string(),
+            "more than 32 subprotocols in Sec-WebSocket-Protocol"
+        );
         assert_eq!(HandshakeError::AcceptMismatch.status_hint(), 502);
         assert_eq!(HandshakeError::InvalidInput("x").fault(), Fault::Caller);
         assert_eq!(HandshakeError::InvalidInput("x").status_hint(), 500);

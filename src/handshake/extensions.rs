@@ -82,9 +82,7 @@ impl ExtensionOffer {
     /// [`HandshakeError::InvalidExtensions`] when the value does not follow the grammar, or holds
     /// no extension at all.
     pub fn parse_list(value: &[u8]) -> Result<Vec<Self>, HandshakeError> {
-        let mut out = Vec::new();
-        Parser { s: value, pos: 0 }.list(&mut out)?;
-        Ok(out)
+        parse_capped([value], Caps::NONE)
     }
 
     /// Appends this extension in header form (`name; param=value; flag`) to `out`.
@@ -138,14 +136,95 @@ impl core::fmt::Display for ExtensionOffer {
 /// Parses every `Sec-WebSocket-Extensions` header line of a request or response into one list,
 /// in order (several lines combine as one comma-separated list).
 ///
+/// This holds every element found, however many; the handshake readers parse with caps
+/// instead ([`MAX_EXTENSION_OFFERS`](super::MAX_EXTENSION_OFFERS) offers and
+/// [`MAX_EXTENSION_PARAMS`](super::MAX_EXTENSION_PARAMS) parameters in a request).
+///
 /// # Errors
 /// [`HandshakeError::InvalidExtensions`] when any line is malformed.
 pub fn parse_extensions<'a>(lines: impl IntoIterator<Item = &'a [u8]>) -> Result<Vec<ExtensionOffer>, HandshakeError> {
-    let mut out = Vec::new();
+    parse_capped(lines, Caps::NONE)
+}
+
+/// How much one parse of extension lines may hold.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Caps {
+    /// The most extensions held.
+    pub(crate) offers: usize,
+    /// The most parameters held, in all extensions together.
+    pub(crate) params: usize,
+    /// The error for one extension too many.
+    pub(crate) too_many_offers: HandshakeError,
+}
+
+impl Caps {
+    /// No cap.
+    const NONE: Self =
+        Self { offers: usize::MAX, params: usize::MAX, too_many_offers: err("too many extension offers") };
+}
+
+/// Parses every line into one list, holding at most what `caps` allow.
+///
+/// Past a cap nothing more is held, but the lines are still checked to the end, so a grammar
+/// error anywhere is reported before the cap: the result is the same as parsing without caps
+/// and checking the count afterwards, and the memory held is bounded by the caps (and by the
+/// longest single token, transiently).
+///
+/// # Errors
+/// [`HandshakeError::InvalidExtensions`] when a line is malformed; then `caps.too_many_offers`
+/// for more than `caps.offers` extensions, or
+/// `InvalidExtensions("too many extension parameters")` for more than `caps.params` parameters.
+pub(crate) fn parse_capped<'a>(
+    lines: impl IntoIterator<Item = &'a [u8]>,
+    caps: Caps,
+) -> Result<Vec<ExtensionOffer>, HandshakeError> {
+    let mut sink = Sink { out: Vec::new(), params: 0, caps, over: None };
     for line in lines {
-        Parser { s: line, pos: 0 }.list(&mut out)?;
+        Parser { s: line, pos: 0 }.list(&mut sink)?;
     }
-    Ok(out)
+    match sink.over {
+        Some(e) => Err(e),
+        None => Ok(sink.out),
+    }
+}
+
+/// Where parsed extensions go, within the caps.
+struct Sink {
+    out: Vec<ExtensionOffer>,
+    /// Parameters held so far, in all extensions.
+    params: usize,
+    caps: Caps,
+    /// The first cap exceeded: from then on nothing more is held.
+    over: Option<HandshakeError>,
+}
+
+impl Sink {
+    /// Holds a parameter of the extension being parsed, if the caps allow.
+    fn param(&mut self, params: &mut Vec<(String, Option<String>)>, param: (String, Option<String>)) {
+        if self.over.is_some() {
+            return;
+        }
+        if self.params >= self.caps.params {
+            self.over = Some(err("too many extension parameters"));
+            return;
+        }
+        self.params += 1;
+        params.push(param);
+    }
+
+    /// Holds an extension, if the caps allow.
+    fn offer(&mut self, name: String, mut params: Vec<(String, Option<String>)>) {
+        if self.over.is_some() {
+            return;
+        }
+        if self.out.len() >= self.caps.offers {
+            self.over = Some(self.caps.too_many_offers);
+            return;
+        }
+        // Parameter lists grow by doubling; hold only what they need.
+        params.shrink_to_fit();
+        self.out.push(ExtensionOffer { name, params });
+    }
 }
 
 /// Writes a list of extensions as one `Sec-WebSocket-Extensions` value (`a; p=1, b`).
@@ -229,8 +308,8 @@ impl Parser<'_> {
         String::from_utf8(value).map_err(|_| err("quoted parameter value is not a token"))
     }
 
-    /// Parses a whole header value, appending its extensions to `out`.
-    fn list(&mut self, out: &mut Vec<ExtensionOffer>) -> Result<(), HandshakeError> {
+    /// Parses a whole header value, handing its extensions to `sink`.
+    fn list(&mut self, sink: &mut Sink) -> Result<(), HandshakeError> {
         let mut found = false;
         loop {
             self.skip_ows();
@@ -268,12 +347,12 @@ impl Parser<'_> {
                         } else {
                             None
                         };
-                        params.push((pname, value));
+                        sink.param(&mut params, (pname, value));
                     }
                     Some(_) => return Err(err("expected ';' or ','")),
                 }
             }
-            out.push(ExtensionOffer { name, params });
+            sink.offer(name, params);
             found = true;
         }
         if found { Ok(()) } else { Err(err("no extension in the header field")) }

@@ -33,6 +33,11 @@ impl Headers {
         Self { list: Vec::new() }
     }
 
+    /// An empty list with room for `lines` header lines.
+    pub(crate) fn with_capacity(lines: usize) -> Self {
+        Self { list: Vec::with_capacity(lines) }
+    }
+
     /// Number of header lines.
     #[must_use]
     pub fn len(&self) -> usize {

@@ -205,29 +205,110 @@ pub fn reason_phrase(status: u16) -> &'static str {
     }
 }
 
-/// Gathers an HTTP head that arrives in pieces, up to a size limit.
+/// The most empty lines accepted before the request or status line. RFC 9112 §2.2 asks a
+/// server to ignore at least one; more is [`HandshakeError::MalformedHttp`] (status 400).
+pub(crate) const MAX_LEADING_EMPTY_LINES: usize = 8;
+
+/// Gathers an HTTP head that arrives in pieces, up to a size limit, and parses it a bounded
+/// number of times however it is cut.
+///
+/// Every byte is looked at once, as it arrives. The head is handed to the parser only when its
+/// first line (the request or status line) ends, when one line more than the header limit
+/// allows has ended, when an empty line has ended (the head can be complete), or when the
+/// buffer is full: at most twice for a head that fits, never once per line or per read. The
+/// parser is given the bytes up to that point, so the outcome does not depend on how the input
+/// was cut. Empty lines before the first line are counted here, not by the parser, and at most
+/// [`MAX_LEADING_EMPTY_LINES`] are accepted.
 #[derive(Clone, Debug)]
 pub(crate) struct HeadBuffer {
     buf: Vec<u8>,
     limit: usize,
+    /// Where the first line starts, once a byte other than an empty line's has arrived.
+    start: Option<usize>,
+    /// Empty lines before the first line.
+    empty_lines: usize,
+    /// Lines ended since `start`.
+    lines: usize,
+    /// Parse attempts since the buffer was made.
+    #[cfg(test)]
+    parses: usize,
 }
 
 impl HeadBuffer {
     pub(crate) const fn new(limit: usize) -> Self {
-        Self { buf: Vec::new(), limit }
+        Self {
+            buf: Vec::new(),
+            limit,
+            start: None,
+            empty_lines: 0,
+            lines: 0,
+            #[cfg(test)]
+            parses: 0,
+        }
     }
 
     pub(crate) fn set_limit(&mut self, limit: usize) {
         self.limit = limit;
     }
 
-    pub(crate) fn limit(&self) -> usize {
-        self.limit
+    /// Appends `bytes` (as much as the limit allows) and, when the head can have ended or can be
+    /// judged, parses it with `parse` (given the head without leading empty lines and
+    /// `max_headers`). Returns `None` while more bytes are needed, or the parsed head and the
+    /// offset into `bytes` where the bytes after it start.
+    ///
+    /// After a result or an error the buffer is empty again and holds no memory.
+    ///
+    /// # Errors
+    /// The parser's error; [`HandshakeError::HeadTooLarge`] when the buffer is full and the head
+    /// has not ended; [`HandshakeError::MalformedHttp`] for more than
+    /// [`MAX_LEADING_EMPTY_LINES`] empty lines before the head.
+    pub(crate) fn feed<T>(
+        &mut self,
+        bytes: &[u8],
+        max_headers: usize,
+        parse: impl FnOnce(&[u8], usize) -> Result<Parsed<T>, HandshakeError>,
+    ) -> Result<Option<(T, usize)>, HandshakeError> {
+        let before = self.buf.len();
+        match self.step(bytes, max_headers, parse) {
+            Ok(None) => Ok(None),
+            Ok(Some((value, len))) => {
+                self.reset();
+                Ok(Some((value, len.saturating_sub(before).min(bytes.len()))))
+            }
+            Err(e) => {
+                self.reset();
+                Err(e)
+            }
+        }
     }
 
-    /// Appends as much of `bytes` as the limit allows. Returns how many bytes were held before,
-    /// and whether parsing is worth trying (a line may have ended, or the buffer is full).
-    pub(crate) fn push(&mut self, bytes: &[u8]) -> (usize, bool) {
+    fn step<T>(
+        &mut self,
+        bytes: &[u8],
+        max_headers: usize,
+        parse: impl FnOnce(&[u8], usize) -> Result<Parsed<T>, HandshakeError>,
+    ) -> Result<Option<(T, usize)>, HandshakeError> {
+        let before = self.append(bytes);
+        let full = self.buf.len() >= self.limit;
+        let Some(upto) = self.scan(before, max_headers)?.or(full.then_some(self.buf.len())) else {
+            return Ok(None);
+        };
+        // A full buffer is parsed whole: the last line may hold the error.
+        let upto = if full { self.buf.len() } else { upto };
+        let start = self.start.unwrap_or(upto);
+        #[cfg(test)]
+        {
+            self.parses += 1;
+        }
+        match parse(self.buf.get(start..upto).unwrap_or_default(), max_headers)? {
+            Parsed::Complete(value, len) => Ok(Some((value, start + len))),
+            Parsed::Partial if full => Err(HandshakeError::HeadTooLarge { limit: self.limit }),
+            Parsed::Partial => Ok(None),
+        }
+    }
+
+    /// Appends as much of `bytes` as the limit allows; returns how many bytes were held before.
+    fn append(&mut self, bytes: &[u8]) -> usize {
         let before = self.buf.len();
         let room = self.limit.saturating_sub(before);
         let taken = bytes.get(..room.min(bytes.len())).unwrap_or_default();
@@ -239,19 +320,59 @@ impl HeadBuffer {
             self.buf.reserve_exact(target - before);
         }
         self.buf.extend_from_slice(taken);
-        (before, taken.contains(&b'\n') || self.is_full())
+        before
     }
 
-    pub(crate) fn is_full(&self) -> bool {
-        self.buf.len() >= self.limit
+    /// Looks at the bytes from `from` on, once each. Returns how far to parse when a point worth
+    /// parsing at was reached: the end of the first line, the end of the line one past
+    /// `max_headers` header lines, or (where the scan stops) the end of an empty line.
+    fn scan(&mut self, from: usize, max_headers: usize) -> Result<Option<usize>, HandshakeError> {
+        let mut upto = None;
+        let too_many = max_headers.saturating_add(2);
+        for (i, &b) in self.buf.iter().enumerate().skip(from) {
+            let back = |n: usize| i.checked_sub(n).and_then(|j| self.buf.get(j)).copied();
+            let Some(_) = self.start else {
+                // Empty lines before the head: LF or CRLF, nothing else.
+                match b {
+                    b'\n' => {
+                        self.empty_lines += 1;
+                        if self.empty_lines > MAX_LEADING_EMPTY_LINES {
+                            return Err(HandshakeError::MalformedHttp("too many empty lines before the head"));
+                        }
+                    }
+                    _ if back(1) == Some(b'\r') => return Err(HandshakeError::MalformedHttp("invalid line ending")),
+                    b'\r' => {}
+                    _ => self.start = Some(i),
+                }
+                continue;
+            };
+            if b != b'\n' {
+                continue;
+            }
+            self.lines += 1;
+            // The first line is not empty, so a LF before this one (alone or before a CR) ends a
+            // line of the head, and this one an empty line: the end of the head.
+            if back(1) == Some(b'\n') || (back(1) == Some(b'\r') && back(2) == Some(b'\n')) {
+                return Ok(Some(i + 1));
+            }
+            if self.lines == 1 || self.lines == too_many {
+                upto = Some(i + 1);
+            }
+        }
+        Ok(upto)
     }
 
-    pub(crate) fn bytes(&self) -> &[u8] {
-        &self.buf
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.buf.clear();
+    /// Empties the buffer and gives its memory back.
+    fn reset(&mut self) {
+        *self = Self {
+            buf: Vec::new(),
+            limit: self.limit,
+            start: None,
+            empty_lines: 0,
+            lines: 0,
+            #[cfg(test)]
+            parses: self.parses,
+        };
     }
 }
 
@@ -275,8 +396,9 @@ fn map_httparse(e: httparse::Error, max_headers: usize) -> HandshakeError {
     }
 }
 
+/// The parsed header lines, owned, in a list of exactly their number.
 fn own_headers(parsed: &[httparse::Header<'_>]) -> Headers {
-    let mut headers = Headers::new();
+    let mut headers = Headers::with_capacity(parsed.len());
     for h in parsed {
         headers.push(h.name, h.value);
     }
@@ -335,6 +457,7 @@ pub(crate) fn parse_response(buf: &[u8], max_headers: usize) -> Result<Parsed<(R
 mod tests {
     use super::*;
     use crate::SliceBuf;
+    use alloc::format;
 
     #[test]
     fn decimal() {
@@ -376,15 +499,12 @@ mod tests {
     #[test]
     fn head_buffer_caps() {
         let mut b = HeadBuffer::new(4);
-        assert_eq!(b.push(b"ab"), (0, false));
-        assert_eq!(b.push(b"c\nzzz"), (2, true));
-        assert_eq!(b.bytes(), b"abc\n");
-        assert!(b.is_full());
-        assert_eq!(b.push(b"more"), (4, true));
-        assert_eq!(b.bytes(), b"abc\n");
-        b.clear();
-        assert!(!b.is_full());
-        assert_eq!(b.limit(), 4);
+        assert!(matches!(b.feed(b"GE", 4, parse_request), Ok(None)));
+        assert_eq!(b.buf, b"GE");
+        assert_eq!(b.feed(b"T /zzz", 4, parse_request).err(), Some(HandshakeError::HeadTooLarge { limit: 4 }));
+        // Empty again, holding no memory, same limit.
+        assert_eq!((b.buf.len(), b.buf.capacity(), b.limit), (0, 0, 4));
+        assert!(matches!(b.feed(b"GET", 4, parse_request), Ok(None)));
     }
 
     #[test]
@@ -392,15 +512,160 @@ mod tests {
         for limit in [1, 255, 256, 257, 5000, 8192, 16 * 1024 + 1] {
             let mut b = HeadBuffer::new(limit);
             for _ in 0..limit + 10 {
-                b.push(b"x");
+                b.append(b"x");
                 assert!(b.buf.capacity() <= limit, "limit {limit}: {}", b.buf.capacity());
             }
-            assert_eq!(b.bytes().len(), limit);
+            assert_eq!(b.buf.len(), limit);
         }
         let mut b = HeadBuffer::new(1000);
-        b.push(&[b'y'; 600]);
-        b.push(&[b'y'; 600]);
+        b.append(&[b'y'; 600]);
+        b.append(&[b'y'; 600]);
         assert_eq!(b.buf.capacity(), 1000);
+        // Byte by byte through `feed`: the buffer is full at the limit, never above.
+        let mut b = HeadBuffer::new(300);
+        for _ in 0..299 {
+            assert!(matches!(b.feed(b"a", 64, parse_request), Ok(None)));
+            assert!(b.buf.capacity() <= 300);
+        }
+        assert_eq!(b.feed(b"a", 64, parse_request).err(), Some(HandshakeError::HeadTooLarge { limit: 300 }));
+    }
+
+    /// A head of exactly `len` bytes: `first` line, then `lines` header lines sharing the rest,
+    /// then the empty line.
+    fn head(first: &str, len: usize, lines: usize) -> Vec<u8> {
+        let mut head = Vec::from(first.as_bytes());
+        let room = len - head.len() - 2;
+        for i in 0..lines {
+            let this = if i + 1 == lines { room - room / lines * (lines - 1) } else { room / lines };
+            let name = format!("X-{i}: ");
+            head.extend_from_slice(name.as_bytes());
+            head.resize(head.len() + this - name.len() - 2, b'v');
+            head.extend_from_slice(b"\r\n");
+        }
+        head.extend_from_slice(b"\r\n");
+        assert_eq!(head.len(), len);
+        head
+    }
+
+    /// Feeds `bytes` in pieces of `piece` bytes until a result; returns it, the offset of the
+    /// bytes after the head (from the start of `bytes`), and the parse attempts made.
+    fn feed_pieces<T>(
+        b: &mut HeadBuffer,
+        bytes: &[u8],
+        piece: usize,
+        max_headers: usize,
+        parse: fn(&[u8], usize) -> Result<Parsed<T>, HandshakeError>,
+    ) -> (Result<Option<(T, usize)>, HandshakeError>, usize) {
+        let parses = b.parses;
+        let mut pos = 0;
+        for chunk in bytes.chunks(piece.max(1)) {
+            match b.feed(chunk, max_headers, parse) {
+                Ok(None) => pos += chunk.len(),
+                Ok(Some((value, leftover))) => return (Ok(Some((value, pos + leftover))), b.parses - parses),
+                Err(e) => return (Err(e), b.parses - parses),
+            }
+        }
+        (Ok(None), b.parses - parses)
+    }
+
+    #[test]
+    fn a_maximal_head_byte_by_byte_is_parsed_at_most_twice() {
+        // Server: 8 KiB requests, client: 16 KiB responses, with few and many header lines. Byte
+        // by byte: once when the first line ends, once when the empty line ends. Whole: once.
+        for lines in [1, 8, 63] {
+            let request = head("GET /chat HTTP/1.1\r\n", 8192, lines);
+            for (piece, parses) in [(1, 2), (7, 2), (8192, 1)] {
+                let mut b = HeadBuffer::new(8192);
+                let (got, n) = feed_pieces(&mut b, &request, piece, 64, parse_request);
+                let Ok(Some((r, end))) = got else { panic!("{lines} lines, pieces of {piece}: {got:?}") };
+                assert_eq!((r.headers.len(), end, n), (lines, 8192, parses), "{lines} lines, pieces of {piece}");
+            }
+            let response = head("HTTP/1.1 101 Switching Protocols\r\n", 16 * 1024, lines);
+            for (piece, parses) in [(1, 2), (1000, 2), (16 * 1024, 1)] {
+                let mut b = HeadBuffer::new(16 * 1024);
+                let (got, n) = feed_pieces(&mut b, &response, piece, 64, parse_response);
+                let Ok(Some(((r, 1), end))) = got else { panic!("{lines} lines, pieces of {piece}: {got:?}") };
+                assert_eq!((r.status, end, n), (101, 16 * 1024, parses), "{lines} lines, pieces of {piece}");
+            }
+        }
+        // No header limit and 2,700 three-byte lines: still twice.
+        let mut many = Vec::from(&b"GET / HTTP/1.1\r\n"[..]);
+        while many.len() < 8190 {
+            many.extend_from_slice(b"a:\n");
+        }
+        many.extend_from_slice(b"\n");
+        let mut b = HeadBuffer::new(8192);
+        let (got, n) = feed_pieces(&mut b, &many, 1, usize::MAX, parse_request);
+        assert!(matches!(got, Ok(Some((ref r, _))) if r.headers.len() == 2725), "{got:?}");
+        assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn a_head_that_never_ends_is_parsed_twice() {
+        // The first line, then nothing until the buffer is full.
+        let mut request = head("GET / HTTP/1.1\r\n", 8194, 40);
+        request.truncate(8192);
+        let mut b = HeadBuffer::new(8192);
+        let (got, n) = feed_pieces(&mut b, &request, 1, 64, parse_request);
+        assert_eq!((got.err(), n), (Some(HandshakeError::HeadTooLarge { limit: 8192 }), 2));
+        // A first line that never ends: once, when full.
+        let mut status_line = Vec::from(&b"HTTP/1.1 101 "[..]);
+        status_line.resize(16 * 1024, b'a');
+        let mut b = HeadBuffer::new(16 * 1024);
+        let (got, n) = feed_pieces(&mut b, &status_line, 1, 64, parse_response);
+        assert_eq!((got.err(), n), (Some(HandshakeError::HeadTooLarge { limit: 16 * 1024 }), 1));
+    }
+
+    #[test]
+    fn leading_empty_lines_never_reach_the_parser() {
+        for (bytes, limit) in [(&b"\n"[..], 8192), (b"\r\n", 8192), (b"\n", 16 * 1024)] {
+            let flood = bytes.repeat(limit / bytes.len());
+            for piece in [1, 2, 3, limit] {
+                let mut b = HeadBuffer::new(limit);
+                let (got, n) = feed_pieces(&mut b, &flood, piece, 64, parse_request);
+                assert_eq!(got.err(), Some(HandshakeError::MalformedHttp("too many empty lines before the head")));
+                assert_eq!(n, 0);
+            }
+        }
+        // Eight are skipped, and the head's length counts them.
+        let mut request = b"\r\n\n".repeat(4);
+        request.extend_from_slice(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nrest");
+        for piece in [1, 2, 5, request.len()] {
+            let mut b = HeadBuffer::new(8192);
+            let (got, n) = feed_pieces(&mut b, &request, piece, 64, parse_request);
+            let Ok(Some((r, end))) = got else { panic!("{got:?}") };
+            assert_eq!((r.path.as_str(), &request[end..], n), ("/", &b"rest"[..], if piece == 1 { 2 } else { n }));
+        }
+    }
+
+    #[test]
+    fn any_cut_gives_the_same_outcome() {
+        let mut heads: Vec<Vec<u8>> = [
+            &b"GET / HTTP/1.1\r\nHost: a\r\n\r\nnext"[..],
+            b"GET / HTTP/1.1\nHost: a\n\n",
+            b"\r\nGET / HTTP/1.1\r\n\r\n",
+            b"GET / HTTP/9.1\r\nHost: a",
+            b"GET / HTTP/1.1\r\nBad Name: 1\r\nX: y\r\n",
+            b"GET / HTTP/1.1\r\nBad Name: 1\r\nX: y\r\n\r\n",
+            b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5",
+            b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\n",
+            b"GET / HTTP/1.1\r\nA: 1\rB: 2\r\n\r\n",
+            b"\r\r\nGET / HTTP/1.1\r\n\r\n",
+            b"\n\n\n\n\n\n\n\n\n",
+            b"\n\n\n\n\n\n\n\nGET",
+            b"G\nET / HTTP/1.1\r\n\r\n",
+        ]
+        .iter()
+        .map(|h| h.to_vec())
+        .collect();
+        heads.push(head("GET / HTTP/1.1\r\n", 300, 5));
+        for h in &heads {
+            let whole = feed_pieces(&mut HeadBuffer::new(64), h, h.len(), 4, parse_request).0;
+            for piece in 1..h.len() {
+                let cut = feed_pieces(&mut HeadBuffer::new(64), h, piece, 4, parse_request).0;
+                assert_eq!(cut, whole, "{:?} in pieces of {piece}", String::from_utf8_lossy(h));
+            }
+        }
     }
 
     #[test]

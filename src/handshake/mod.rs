@@ -9,7 +9,11 @@
 //! | server | [`UpgradeRequest::accept`] or [`UpgradeRequest::reject`] | [`ServerHandshake::feed`] → [`ServerStatus`] | [`Connection::from_negotiated`](crate::Connection::from_negotiated) |
 //!
 //! Both readers take input in pieces of any size (a head that has not ended is `NeedMore`,
-//! never an error) and cap the head's size. The result says where the bytes after the head
+//! never an error), cap the head's size and its header lines, and parse it a bounded number of
+//! times however it is cut (at most twice for a head fed a byte at a time). A server reader
+//! also caps the subprotocols and extensions a request may offer ([`MAX_PROTOCOLS`],
+//! [`MAX_EXTENSION_OFFERS`], [`MAX_EXTENSION_PARAMS`]), so a head costs at most about twice its
+//! size limit in memory. The result says where the bytes after the head
 //! start in the input of the last `feed` call (`leftover`): a peer may send frames in the same
 //! read as its request or 101 response, and those bytes **must be passed to
 //! [`Connection::receive`](crate::Connection::receive) first**, before anything read later.
@@ -86,6 +90,28 @@ use crate::{Config, Connection, KeySource, Role};
 
 /// The default limit on header lines in a request or response head: 64.
 pub const DEFAULT_MAX_HEADERS: usize = 64;
+
+/// The most subprotocols a server reads from a request's `Sec-WebSocket-Protocol` lines, all
+/// lines together: 32. More is [`HandshakeError::TooManyProtocols`] (status 400).
+///
+/// With [`MAX_EXTENSION_OFFERS`] and [`MAX_EXTENSION_PARAMS`] it bounds what a request costs
+/// beyond its own bytes, however it packs its lists (`a,a,a,…` holds one subprotocol per two
+/// bytes).
+#[cfg(feature = "alloc")]
+pub const MAX_PROTOCOLS: usize = 32;
+
+/// The most extensions a server reads from a request's `Sec-WebSocket-Extensions` lines, all
+/// lines together: 32. More is [`HandshakeError::InvalidExtensions`]`("too many extension
+/// offers")` (status 400). A client reading a response takes no more extensions than it offered
+/// (more is [`HandshakeError::UnofferedExtension`]).
+#[cfg(feature = "alloc")]
+pub const MAX_EXTENSION_OFFERS: usize = 32;
+
+/// The most extension parameters read from a request's or a response's
+/// `Sec-WebSocket-Extensions` lines, in all extensions together: 64. More is
+/// [`HandshakeError::InvalidExtensions`]`("too many extension parameters")` (status 400).
+#[cfg(feature = "alloc")]
+pub const MAX_EXTENSION_PARAMS: usize = 64;
 
 /// The reserved bit RSV1 in [`Negotiated::reserved_bits`] (used by permessage-deflate).
 #[cfg(feature = "alloc")]

@@ -6,10 +6,13 @@ use alloc::vec::Vec;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::extensions::{ExtensionOffer, format_extensions, parse_extensions};
+use super::extensions::{Caps, ExtensionOffer, format_extensions, parse_capped};
 use super::headers::{FieldNames, Headers, is_token, list_elements, single, trim_ows};
-use super::http::{HeadBuffer, Parsed, Request, Response, parse_request, write_all};
-use super::{AcceptKey, DEFAULT_MAX_HEADERS, HandshakeError, Negotiated, accept_key};
+use super::http::{HeadBuffer, Request, Response, parse_request, write_all};
+use super::{
+    AcceptKey, DEFAULT_MAX_HEADERS, HandshakeError, MAX_EXTENSION_OFFERS, MAX_EXTENSION_PARAMS, MAX_PROTOCOLS,
+    Negotiated, accept_key,
+};
 use crate::{OutBuf, Role};
 
 /// The default limit on the size of a request head read by [`ServerHandshake`]: 8 KiB.
@@ -39,9 +42,20 @@ const SERVER_MANAGED: [&str; 6] = [
 /// * Anything else is a [`HandshakeError`]: answer it with
 ///   [`HandshakeError::write_response`] and close the transport.
 ///
-/// After a request is handed back (or an error), the reader is empty again and can read the
-/// next request on the same connection (feed it the bytes from `leftover` on, once any body
-/// has been consumed).
+/// After a request is handed back (or an error), the reader is empty again, holds no memory,
+/// and can read the next request on the same connection (feed it the bytes from `leftover` on,
+/// once any body has been consumed).
+///
+/// Limits: the head may be at most [`with_max_request_size`](Self::with_max_request_size)
+/// bytes (431), with at most [`with_max_headers`](Self::with_max_headers) header lines (431),
+/// after at most 8 empty lines (400, RFC 9112 §2.2); an upgrade request may offer at most
+/// [`MAX_PROTOCOLS`] subprotocols, [`MAX_EXTENSION_OFFERS`] extensions and
+/// [`MAX_EXTENSION_PARAMS`] extension parameters (400). The cost is linear in the bytes fed
+/// however they are cut: the head is parsed when the request line ends, and again only when an
+/// empty line ends (the head may be complete), a header line past the limit ends, or the size
+/// limit is reached. So a malformed request line is refused as soon as it ends, and any other
+/// malformed line when the head ends. With the default limits a request holds at most about
+/// twice the size limit plus 11 KiB of memory while it is read and answered.
 ///
 /// ```
 /// use wsproto::handshake::{Accept, ServerHandshake, ServerStatus};
@@ -124,21 +138,10 @@ impl ServerHandshake {
     /// (400, 405, 426, 431): write [`HandshakeError::write_response`], then close the
     /// transport.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<ServerStatus, HandshakeError> {
-        let (before, try_parse) = self.head.push(bytes);
-        if !try_parse {
+        let Some((mut request, leftover)) = self.head.feed(bytes, self.max_headers, parse_request)? else {
             return Ok(ServerStatus::NeedMore);
-        }
-        let parsed = parse_request(self.head.bytes(), self.max_headers);
-        let full = self.head.is_full();
-        let (mut request, len) = match parsed {
-            Ok(Parsed::Partial) if !full => return Ok(ServerStatus::NeedMore),
-            Ok(Parsed::Partial) => Err(HandshakeError::HeadTooLarge { limit: self.head.limit() }),
-            Ok(Parsed::Complete(request, len)) => Ok((request, len)),
-            Err(e) => Err(e),
-        }
-        .inspect_err(|_| self.head.clear())?;
-        self.head.clear();
-        request.leftover = len.saturating_sub(before).min(bytes.len());
+        };
+        request.leftover = leftover;
         classify(request)
     }
 }
@@ -178,8 +181,9 @@ fn classify(request: Request) -> Result<ServerStatus, HandshakeError> {
 
 /// Checks the WebSocket fields of a client's request (over HTTP/1.1 or extended CONNECT): one
 /// `Sec-WebSocket-Version: 13`, at most one `Origin`, well-formed subprotocol and extension
-/// lists. Returns the subprotocols and the extensions offered; `names` spell the fields as the
-/// transport does, in errors.
+/// lists of at most [`MAX_PROTOCOLS`] subprotocols, [`MAX_EXTENSION_OFFERS`] extensions and
+/// [`MAX_EXTENSION_PARAMS`] parameters. Returns the subprotocols and the extensions offered;
+/// `names` spell the fields as the transport does, in errors.
 pub(crate) fn read_offer(
     h: &Headers,
     names: &FieldNames,
@@ -190,18 +194,34 @@ pub(crate) fn read_offer(
     }
     single(h, names.origin)?;
     let mut protocols = Vec::new();
+    let mut too_many = false;
     for line in h.get_all(names.protocol) {
-        let before = protocols.len();
+        let mut found = false;
         for p in list_elements(line) {
             // Tokens are ASCII.
             let p = core::str::from_utf8(p).ok().filter(|p| is_token(p.as_bytes()));
-            protocols.push(String::from(p.ok_or(HandshakeError::InvalidProtocols)?));
+            let p = p.ok_or(HandshakeError::InvalidProtocols)?;
+            found = true;
+            // Past the cap the list is still checked, but nothing more is held.
+            if protocols.len() < MAX_PROTOCOLS {
+                protocols.push(String::from(p));
+            } else {
+                too_many = true;
+            }
         }
-        if protocols.len() == before {
+        if !found {
             return Err(HandshakeError::InvalidProtocols);
         }
     }
-    let extensions = parse_extensions(h.get_all(names.extensions))?;
+    if too_many {
+        return Err(HandshakeError::TooManyProtocols { limit: MAX_PROTOCOLS });
+    }
+    let caps = Caps {
+        offers: MAX_EXTENSION_OFFERS,
+        params: MAX_EXTENSION_PARAMS,
+        too_many_offers: HandshakeError::InvalidExtensions("too many extension offers"),
+    };
+    let extensions = parse_capped(h.get_all(names.extensions), caps)?;
     Ok((protocols, extensions))
 }
 
@@ -270,13 +290,15 @@ impl UpgradeRequest {
         self.accept
     }
 
-    /// The subprotocols offered, in the client's order of preference.
+    /// The subprotocols offered, in the client's order of preference (at most
+    /// [`MAX_PROTOCOLS`]).
     #[must_use]
     pub fn protocols(&self) -> &[String] {
         &self.protocols
     }
 
-    /// The extensions offered, in order (one extension may be offered several times).
+    /// The extensions offered, in order (one extension may be offered several times; at most
+    /// [`MAX_EXTENSION_OFFERS`], with at most [`MAX_EXTENSION_PARAMS`] parameters in all).
     #[must_use]
     pub fn extensions(&self) -> &[ExtensionOffer] {
         &self.extensions

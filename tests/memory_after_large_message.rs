@@ -1,0 +1,238 @@
+//! After a large message the memory comes back: the buffers that grew for it (the message
+//! assembler's, the compressor's output buffer) shrink within one message of going back to
+//! small traffic, and sending a compressed message takes memory for what it compresses to, not
+//! for its uncompressed size.
+//!
+//! A global allocator counts the bytes live on each thread (every test runs on its own thread
+//! and frees what it allocates there), so the bounds are byte counts, not timings.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use wsproto::{Config, Connection, KeySource, Message, MessageAssembler, MessageKind, Role};
+
+struct Counting;
+
+thread_local! {
+    /// Bytes allocated and not yet freed by this thread.
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    /// The highest `LIVE` since the last [`reset_peak`].
+    static PEAK: Cell<isize> = const { Cell::new(0) };
+}
+
+fn note(delta: isize) {
+    let _ = LIVE.try_with(|live| {
+        let now = live.get() + delta;
+        live.set(now);
+        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now)));
+    });
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; counting has no effect on
+// the memory handed out.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note(layout.size() as isize);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        note(-(layout.size() as isize));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note(layout.size() as isize);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note(new_size as isize - layout.size() as isize);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Bytes live on this thread.
+fn live() -> isize {
+    LIVE.with(Cell::get)
+}
+
+/// Starts a new peak measurement from the current live bytes.
+fn reset_peak() {
+    PEAK.with(|p| p.set(live()));
+}
+
+/// The most bytes live on this thread since [`reset_peak`].
+fn peak() -> isize {
+    PEAK.with(Cell::get)
+}
+
+const KIB: usize = 1024;
+const MIB: usize = 1024 * KIB;
+
+/// Runs `wire` through `server` and `assembler`; returns each whole message's size with the
+/// assembler's capacity right after it was handed out. `scratch` is for inflated data (empty
+/// without permessage-deflate).
+fn receive_all(
+    server: &mut Connection,
+    assembler: &mut MessageAssembler,
+    wire: &mut [u8],
+    scratch: &mut [u8],
+) -> Vec<(usize, usize)> {
+    let mut got = Vec::new();
+    let mut pos = 0;
+    loop {
+        let r = if scratch.is_empty() {
+            server.receive(&mut wire[pos..]).unwrap()
+        } else {
+            server.receive_into(&mut wire[pos..], scratch).unwrap()
+        };
+        pos += r.consumed;
+        let Some(event) = r.event else { return got };
+        let len = match assembler.push(event).unwrap() {
+            Some(Message::Binary(b)) => b.len(),
+            Some(Message::Text(t)) => t.len(),
+            _ => continue,
+        };
+        got.push((len, assembler.capacity()));
+    }
+}
+
+fn client(config: Config) -> Connection {
+    Connection::with_key_source(Role::Client, config, KeySource::seeded(12))
+}
+
+#[test]
+fn the_assembler_gives_back_the_memory_of_a_large_fragmented_message() {
+    let mut tx = client(Config::new().max_outgoing_frame(64 * KIB));
+    let mut wire = Vec::new();
+    // A fragmented 8 MiB message, then a small fragmented one.
+    tx.send_binary(&vec![1; 8 * MIB], &mut wire).unwrap();
+    tx.send_fragment(MessageKind::Text, b"small ", false, &mut wire).unwrap();
+    tx.send_fragment(MessageKind::Text, b"message", true, &mut wire).unwrap();
+
+    let mut server = Connection::new(Role::Server, Config::new());
+    let mut assembler = MessageAssembler::new();
+    let before = live();
+    reset_peak();
+    let got = receive_all(&mut server, &mut assembler, &mut wire, &mut []);
+    let (grew, held) = ((peak() - before) as usize, (live() - before) as usize);
+    assert!(grew >= 8 * MIB, "{grew}");
+    assert!(held <= MessageAssembler::DEFAULT_RETAIN + 4 * KIB, "{held}");
+    assert_eq!(got.len(), 2);
+    let (large, small) = (got[0], got[1]);
+    assert_eq!(large.0, 8 * MIB);
+    assert!(large.1 >= 8 * MIB, "{large:?}");
+    assert_eq!(small.0, 13);
+    // Within one message of going back to small traffic: under the retain limit again.
+    assert!(small.1 <= MessageAssembler::DEFAULT_RETAIN, "capacity {} after {small:?}", small.1);
+    eprintln!(
+        "assembler capacity: {} after 8 MiB, {} after the small message; heap +{grew} at the peak, +{held} after",
+        large.1, small.1
+    );
+}
+
+#[test]
+fn the_assembler_shrinks_after_a_large_message_followed_by_a_whole_small_one() {
+    let mut tx = client(Config::new().max_outgoing_frame(64 * KIB));
+    let mut wire = Vec::new();
+    tx.send_binary(&vec![1; 8 * MIB], &mut wire).unwrap();
+    // Arrives in one frame: lent from the input, the assembler's buffer is not used for it.
+    tx.send_binary(b"one frame", &mut wire).unwrap();
+    let mut server = Connection::new(Role::Server, Config::new());
+    let mut assembler = MessageAssembler::new();
+    let got = receive_all(&mut server, &mut assembler, &mut wire, &mut []);
+    assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), [8 * MIB, 9]);
+    assert!(got[1].1 <= MessageAssembler::DEFAULT_RETAIN, "{got:?}");
+}
+
+#[test]
+fn the_assembler_keeps_its_buffer_for_steady_traffic_and_with_capacity() {
+    // Large messages of the same size: the buffer grows once and is reused.
+    let mut tx = client(Config::new().max_outgoing_frame(64 * KIB));
+    let mut wire = Vec::new();
+    for i in 0..8u8 {
+        tx.send_binary(&vec![i; MIB], &mut wire).unwrap();
+    }
+    let mut server = Connection::new(Role::Server, Config::new());
+    let mut assembler = MessageAssembler::new();
+    let got = receive_all(&mut server, &mut assembler, &mut wire, &mut []);
+    assert_eq!(got.len(), 8);
+    assert!(got.iter().all(|&(len, cap)| len == MIB && cap == got[0].1), "{got:?}");
+
+    // A capacity asked for with `with_capacity` is kept through small messages.
+    let mut wire = Vec::new();
+    for _ in 0..10 {
+        tx.send_fragment(MessageKind::Binary, &[1; 10], false, &mut wire).unwrap();
+        tx.send_fragment(MessageKind::Binary, &[2; 10], true, &mut wire).unwrap();
+        tx.send_binary(&[3; 10], &mut wire).unwrap();
+    }
+    let mut assembler = MessageAssembler::with_capacity(256 * KIB);
+    let got = receive_all(&mut server, &mut assembler, &mut wire, &mut []);
+    assert_eq!(got.len(), 20);
+    assert!(got.iter().all(|&(_, cap)| cap == 256 * KIB), "{got:?}");
+}
+
+#[cfg(feature = "deflate")]
+#[test]
+fn a_large_compressed_message_leaves_no_large_buffers_behind() {
+    use wsproto::deflate::{DeflateConfig, DeflateParams, PerMessageDeflate};
+
+    const LARGE: usize = 16 * MIB;
+    let pmd = PerMessageDeflate::new(DeflateParams::DEFAULT, &DeflateConfig::new().min_size(0));
+    // Highly compressible: a short JSON record over and over.
+    let data: Vec<u8> = br#"{"id":42,"name":"wsproto","ok":true},"#.iter().copied().cycle().take(LARGE).collect();
+    let mut tx = client(Config::new()).with_deflate(pmd);
+    let mut server = Connection::new(Role::Server, Config::new()).with_deflate(pmd);
+    let mut scratch = vec![0u8; 64 * KIB];
+    let mut assembler = MessageAssembler::new();
+
+    // Warm up (zlib allocates its state on first use), then take the idle footprint.
+    let mut wire = Vec::new();
+    tx.send_binary(b"warm up, warm up, warm up", &mut wire).unwrap();
+    receive_all(&mut server, &mut assembler, &mut wire, &mut scratch);
+    drop(wire);
+    let idle = live();
+
+    // Sending 16 MiB: the output takes what the message compresses to, and the whole send
+    // needs memory in proportion to that, not to 16 MiB.
+    reset_peak();
+    let mut wire = Vec::new();
+    tx.send_binary(&data, &mut wire).unwrap();
+    let send_peak = (peak() - idle) as usize;
+    let compressed = wire.len();
+    assert!(compressed < 256 * KIB, "{compressed}");
+    assert!(wire.capacity() <= 2 * compressed + 64 * KIB, "{compressed} bytes in {}", wire.capacity());
+    assert!(send_peak <= 4 * compressed + 256 * KIB, "{send_peak} bytes to send {compressed}");
+    let after_send = (live() - idle) as usize - wire.capacity();
+
+    // The receiver gathers the whole message (that is what an assembler is for).
+    let got = receive_all(&mut server, &mut assembler, &mut wire, &mut scratch);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].0, LARGE);
+    assert!(got[0].1 >= LARGE);
+    drop(wire);
+
+    // One small message each way back to small traffic, and both ends are near idle again.
+    let mut wire = Vec::new();
+    tx.send_binary(b"small again, small again", &mut wire).unwrap();
+    let got = receive_all(&mut server, &mut assembler, &mut wire, &mut scratch);
+    assert_eq!(got, [(24, assembler.capacity())]);
+    assert!(assembler.capacity() <= MessageAssembler::DEFAULT_RETAIN);
+    drop(wire);
+    let held = (live() - idle) as usize;
+    // At most the retained capacities of the compressor's output buffer and the assembler
+    // (64 KiB each), and a few small allocations.
+    assert!(held <= 2 * MessageAssembler::DEFAULT_RETAIN + 4 * KIB, "{held} bytes more than idle");
+    eprintln!(
+        "compressed {compressed} bytes; peak during the send +{send_peak}; held by the sender after it \
+         +{after_send}; held by both ends after one small message +{held}"
+    );
+}
