@@ -1,16 +1,18 @@
 //! WebSocket over HTTP/2 (RFC 8441): an echo server and a client in one process, over
-//! loopback, on the `h2` crate. Prints the handshake's header lists and every message, ping and
-//! close that passes.
+//! loopback, on the `h2` crate. Prints the handshake's fields and every message, ping and close
+//! that passes.
 //!
 //! ```sh
 //! cargo run --example h2_echo                      # plain
 //! cargo run --example h2_echo --features deflate   # with permessage-deflate
 //! ```
 //!
-//! The crate does the WebSocket part without I/O: `wsproto::handshake::h2` builds and checks
-//! the extended CONNECT header lists, and a `Connection` runs on the stream's DATA frames. This
-//! file moves header lists and bytes in and out of `h2`, respecting its flow control, and ends
-//! each side of the stream (END_STREAM) when the connection says the transport should close.
+//! The crate does the WebSocket part without I/O: `wsproto::handshake::extended_connect` builds
+//! and checks the extended CONNECT fields (from the same `ClientRequest`, into the same
+//! `UpgradeRequest` and `Accept` as over HTTP/1.1), and a `Connection` runs on the stream's DATA
+//! frames. This file moves fields and bytes in and out of `h2`, respecting its flow control, and
+//! ends each side of the stream (END_STREAM) when the connection says the transport should
+//! close.
 
 use core::future::poll_fn;
 use core::time::Duration;
@@ -21,10 +23,7 @@ use h2::{RecvStream, SendStream};
 use http::{Method, Request, Response};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
-use wsproto::handshake::Negotiated;
-use wsproto::handshake::h2::{
-    ConnectOutcome, ExtendedConnect, ExtendedConnectRequest, H2Accept, HeaderList, error_response,
-};
+use wsproto::handshake::{Accept, ClientRequest, ClientStatus, Headers, HttpResponse, Negotiated, extended_connect};
 use wsproto::{CloseCode, CloseFrame, Config, Connection, Event, MessageKind, TransportAction};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -188,7 +187,7 @@ fn describe(kind: MessageKind, data: &[u8]) -> String {
     }
 }
 
-fn print_list(who: &str, what: &str, list: &HeaderList) {
+fn print_list(who: &str, what: &str, list: &Headers) {
     println!("[{who}] {what}:");
     for (name, value) in list {
         println!("    {name}: {}", String::from_utf8_lossy(value));
@@ -209,8 +208,8 @@ async fn server(listener: TcpListener) -> Result<(), BoxError> {
     // Keep driving the HTTP/2 connection while the stream is served.
     tokio::spawn(async move { while connection.accept().await.is_some() {} });
 
-    // The received request as a header list, pseudo-headers first.
-    let mut list = HeaderList::new();
+    // The received request as a field list, pseudo-headers first.
+    let mut list = Headers::new();
     list.push(":method", request.method().as_str());
     if let Some(protocol) = request.extensions().get::<Protocol>() {
         list.push(":protocol", protocol.as_str());
@@ -230,16 +229,17 @@ async fn server(listener: TcpListener) -> Result<(), BoxError> {
     }
     print_list("server", "request", &list);
 
-    let connect = match ExtendedConnect::parse(&list) {
+    let connect = match extended_connect::parse_request(&list) {
         Ok(connect) => connect,
         Err(e) => {
             println!("[server] refused: {e}");
-            let mut body = respond.send_response(to_h2_response(&error_response(&e))?, false)?;
-            body.send_data(Bytes::from(e.to_string()), true)?;
+            let response = extended_connect::error_response(&e);
+            let mut body = respond.send_response(to_h2_response(&response)?, false)?;
+            body.send_data(Bytes::from(response.body), true)?;
             return Ok(());
         }
     };
-    let mut accept = H2Accept::new();
+    let mut accept = Accept::new();
     if let Some(protocol) = connect.select_protocol(&["echo"]) {
         accept = accept.with_protocol(protocol);
     }
@@ -247,8 +247,9 @@ async fn server(listener: TcpListener) -> Result<(), BoxError> {
     {
         accept = accept.with_deflate(wsproto::deflate::DeflateConfig::new());
     }
-    let (response, negotiated) = connect.accept(&accept)?;
-    print_list("server", "response", &response);
+    let (response, negotiated) = extended_connect::accept(&connect, &accept)?;
+    println!("[server] response status {}", response.status);
+    print_list("server", "response fields", &response.headers);
     let send = respond.send_response(to_h2_response(&response)?, false)?;
     let mut ws = WsStream::new("server", &negotiated, send, request.into_body());
 
@@ -264,9 +265,9 @@ async fn server(listener: TcpListener) -> Result<(), BoxError> {
     Ok(())
 }
 
-fn to_h2_response(list: &HeaderList) -> Result<Response<()>, BoxError> {
-    let mut builder = Response::builder().status(list.status().ok_or("no :status")?);
-    for (name, value) in list.regular() {
+fn to_h2_response(response: &HttpResponse) -> Result<Response<()>, BoxError> {
+    let mut builder = Response::builder().status(response.status);
+    for (name, value) in &response.headers {
         builder = builder.header(name, value);
     }
     Ok(builder.body(())?)
@@ -295,12 +296,12 @@ async fn client(addr: std::net::SocketAddr) -> Result<(), BoxError> {
     println!("[client] the server enabled extended CONNECT");
 
     #[allow(unused_mut)]
-    let mut request = ExtendedConnectRequest::from_ws_uri(&format!("ws://{addr}/echo"))?.with_protocol("echo");
+    let mut request = ClientRequest::new(&format!("ws://{addr}/echo"))?.with_protocol("echo");
     #[cfg(feature = "deflate")]
     {
         request = request.with_deflate(wsproto::deflate::DeflateConfig::new());
     }
-    let headers = request.headers()?;
+    let headers = extended_connect::request(&request)?;
     print_list("client", "request", &headers);
 
     // The header list as an h2 request: pseudo-headers become method, URI and `:protocol`.
@@ -314,9 +315,9 @@ async fn client(addr: std::net::SocketAddr) -> Result<(), BoxError> {
     let (parts, recv) = timeout(STEP, response).await??.into_parts();
     println!("[client] response status {}", parts.status);
 
-    let negotiated = match request.check_response_parts(parts.status.as_u16(), &parts.headers)? {
-        ConnectOutcome::Accepted(negotiated) => negotiated,
-        ConnectOutcome::Rejected { status } => return Err(format!("rejected with {status}").into()),
+    let negotiated = match extended_connect::check_response(&request, parts.status.as_u16(), &parts.headers)? {
+        ClientStatus::Upgraded { negotiated, .. } => negotiated,
+        ClientStatus::Rejected(response) => return Err(format!("rejected with {}", response.status).into()),
         other => return Err(format!("unexpected outcome {other:?}").into()),
     };
     println!("[client] negotiated: protocol {:?}, extensions {:?}", negotiated.protocol, negotiated.extensions);

@@ -1,8 +1,10 @@
 //! WebSocket over a real HTTP/2 stack (RFC 8441), with the `h2` crate on 127.0.0.1.
 //!
-//! Our client helpers ([`ExtendedConnectRequest`]) and a [`Connection`] drive a WebSocket on an
-//! h2 client stream, against our server helpers ([`ExtendedConnect`], [`H2Accept`]) and a
-//! [`Connection`] on an h2 server stream (`enable_connect_protocol`). The session carries text
+//! Our client side (a [`ClientRequest`] through [`extended_connect::request`] and
+//! [`extended_connect::check_response`]) and a [`Connection`] drive a WebSocket on an h2 client
+//! stream, against our server side ([`extended_connect::parse_request`] into an
+//! `UpgradeRequest`, [`extended_connect::accept`] with an [`Accept`]) and a [`Connection`] on an
+//! h2 server stream (`enable_connect_protocol`). The session carries text
 //! and binary messages both ways (100 KiB ones included, which cross h2 flow control: the
 //! receiver releases capacity as it consumes, the sender waits for capacity), pings and pongs
 //! in both directions, and a clean close handshake that ends with END_STREAM on both sides.
@@ -22,10 +24,9 @@ use http::{Method, Request, Response, StatusCode};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
-use wsproto::handshake::h2::{
-    ConnectOutcome, ExtendedConnect, ExtendedConnectRequest, H2Accept, HeaderList, error_response,
+use wsproto::handshake::{
+    Accept, ClientRequest, ClientStatus, HandshakeError, Headers, HttpResponse, Negotiated, extended_connect,
 };
-use wsproto::handshake::{HandshakeError, Negotiated};
 use wsproto::{CloseCode, CloseFrame, Config, Connection, Event, MessageKind, Role, State, TransportAction};
 
 /// Bound on every single wait.
@@ -43,9 +44,9 @@ fn fail(what: impl core::fmt::Display) -> Failure {
 // Header lists in and out of the h2 crate.
 // ---------------------------------------------------------------------------------------------
 
-/// Our request header list as an h2 request: the pseudo-headers become the method, the URI and
+/// Our request field list as an h2 request: the pseudo-headers become the method, the URI and
 /// the `:protocol` extension; the regular fields are copied.
-fn to_h2_request(list: &HeaderList) -> Request<()> {
+fn to_h2_request(list: &Headers) -> Request<()> {
     let get = |name| list.get_str(name).expect("pseudo-header");
     assert_eq!(get(":method"), "CONNECT");
     let uri = format!("{}://{}{}", get(":scheme"), get(":authority"), get(":path"));
@@ -56,33 +57,32 @@ fn to_h2_request(list: &HeaderList) -> Request<()> {
     builder.body(()).expect("valid request")
 }
 
-/// A received h2 request as a header list, pseudo-headers first.
-fn from_h2_request<B>(request: &Request<B>) -> Vec<(String, Vec<u8>)> {
-    let mut list = vec![(":method".to_owned(), request.method().as_str().as_bytes().to_vec())];
+/// A received h2 request as a field list, pseudo-headers first.
+fn from_h2_request<B>(request: &Request<B>) -> Headers {
+    let mut list = Headers::new().with(":method", request.method().as_str());
     if let Some(protocol) = request.extensions().get::<Protocol>() {
-        list.push((":protocol".to_owned(), protocol.as_str().as_bytes().to_vec()));
+        list.push(":protocol", protocol.as_str());
     }
     let uri = request.uri();
     if let Some(scheme) = uri.scheme_str() {
-        list.push((":scheme".to_owned(), scheme.as_bytes().to_vec()));
+        list.push(":scheme", scheme);
     }
     if let Some(path) = uri.path_and_query() {
-        list.push((":path".to_owned(), path.as_str().as_bytes().to_vec()));
+        list.push(":path", path.as_str());
     }
     if let Some(authority) = uri.authority() {
-        list.push((":authority".to_owned(), authority.as_str().as_bytes().to_vec()));
+        list.push(":authority", authority.as_str());
     }
     for (name, value) in request.headers() {
-        list.push((name.as_str().to_owned(), value.as_bytes().to_vec()));
+        list.push(name.as_str(), value.as_bytes());
     }
     list
 }
 
-/// Our response header list as an h2 response.
-fn to_h2_response(list: &HeaderList) -> Response<()> {
-    let status = list.status().expect(":status");
-    let mut builder = Response::builder().status(status);
-    for (name, value) in list.regular() {
+/// Our response (status and regular fields) as an h2 response.
+fn to_h2_response(response: &HttpResponse) -> Response<()> {
+    let mut builder = Response::builder().status(response.status);
+    for (name, value) in &response.headers {
         builder = builder.header(name, value);
     }
     builder.body(()).expect("valid response")
@@ -273,13 +273,13 @@ async fn run_server(listener: TcpListener, reports: mpsc::UnboundedSender<Result
 async fn serve_stream(request: Request<RecvStream>, mut respond: SendResponse<Bytes>) -> Result<ServerReport, Failure> {
     let mut report = ServerReport::default();
     let fields = from_h2_request(&request);
-    let connect = match ExtendedConnect::parse(&fields) {
+    let connect = match extended_connect::parse_request(&fields) {
         Ok(connect) => connect,
         Err(e) => {
-            let response = error_response(&e);
-            report.status = response.status().unwrap_or(0);
+            let response = extended_connect::error_response(&e);
+            report.status = response.status;
             let mut body = respond.send_response(to_h2_response(&response), false).map_err(fail)?;
-            body.send_data(Bytes::from(e.to_string()), true).map_err(fail)?;
+            body.send_data(Bytes::from(response.body), true).map_err(fail)?;
             return Ok(report);
         }
     };
@@ -291,7 +291,7 @@ async fn serve_stream(request: Request<RecvStream>, mut respond: SendResponse<By
         body.send_data(Bytes::from_static(b"no WebSocket here"), true).map_err(fail)?;
         return Ok(report);
     }
-    let mut accept = H2Accept::new().with_header("x-served-by", "wsproto");
+    let mut accept = Accept::new().with_header("x-served-by", "wsproto");
     if let Some(protocol) = connect.select_protocol(&["echo"]) {
         accept = accept.with_protocol(protocol);
     }
@@ -299,8 +299,8 @@ async fn serve_stream(request: Request<RecvStream>, mut respond: SendResponse<By
     {
         accept = accept.with_deflate(wsproto::deflate::DeflateConfig::new());
     }
-    let (response, negotiated) = connect.accept(&accept).map_err(fail)?;
-    report.status = response.status().unwrap_or(0);
+    let (response, negotiated) = extended_connect::accept(&connect, &accept).map_err(fail)?;
+    report.status = response.status;
     assert_eq!(negotiated.role, Role::Server);
     let send = respond.send_response(to_h2_response(&response), false).map_err(fail)?;
     let mut ws = WsStream::new(&negotiated, send, request.into_body());
@@ -359,7 +359,7 @@ async fn connect_client(addr: std::net::SocketAddr) -> Result<h2::client::SendRe
 /// Sends a request list; returns the response's status, fields and streams.
 async fn exchange(
     send_request: &mut h2::client::SendRequest<Bytes>,
-    request: &HeaderList,
+    request: &Headers,
 ) -> Result<(Response<RecvStream>, SendStream<Bytes>), Failure> {
     *send_request = timeout(STEP, send_request.clone().ready()).await.map_err(fail)?.map_err(fail)?;
     let (response, send) = send_request.send_request(to_h2_request(request), false).map_err(fail)?;
@@ -397,10 +397,9 @@ fn big_binary() -> Vec<u8> {
 
 /// The client's side of the session; returns what it negotiated.
 async fn client_session(send_request: &mut h2::client::SendRequest<Bytes>) -> Result<Negotiated, Failure> {
-    let addr_authority = "localhost";
     #[allow(unused_mut)]
-    let mut request = ExtendedConnectRequest::new(addr_authority, "/chat?room=1")
-        .with_scheme("http")
+    let mut request = ClientRequest::new("ws://localhost/chat?room=1")
+        .map_err(fail)?
         .with_origin("http://localhost")
         .with_protocol("echo")
         .with_protocol("other");
@@ -408,12 +407,12 @@ async fn client_session(send_request: &mut h2::client::SendRequest<Bytes>) -> Re
     {
         request = request.with_deflate(wsproto::deflate::DeflateConfig::new());
     }
-    let headers = request.headers().map_err(fail)?;
+    let headers = extended_connect::request(&request).map_err(fail)?;
     let (response, send) = exchange(send_request, &headers).await?;
     let (parts, recv) = response.into_parts();
     assert_eq!(parts.headers.get("x-served-by").map(|v| v.as_bytes()), Some(&b"wsproto"[..]));
-    let outcome = request.check_response_parts(parts.status.as_u16(), &parts.headers).map_err(fail)?;
-    let ConnectOutcome::Accepted(negotiated) = outcome else { return Err(format!("rejected: {outcome:?}")) };
+    let outcome = extended_connect::check_response(&request, parts.status.as_u16(), &parts.headers).map_err(fail)?;
+    let ClientStatus::Upgraded { negotiated, .. } = outcome else { return Err(format!("rejected: {outcome:?}")) };
     assert_eq!(negotiated.role, Role::Client);
     assert_eq!(negotiated.protocol.as_deref(), Some("echo"));
     #[cfg(feature = "deflate")]
@@ -532,27 +531,28 @@ async fn rejections_over_h2_carry_their_status() {
         let mut send_request = connect_client(addr).await.expect("h2 client");
 
         // The application refuses the resource.
-        let request = ExtendedConnectRequest::new("localhost", "/forbidden").with_scheme("http");
-        let (response, _send) = exchange(&mut send_request, &request.headers().unwrap()).await.unwrap();
+        let request = ClientRequest::new("ws://localhost/forbidden").unwrap();
+        let fields = extended_connect::request(&request).unwrap();
+        let (response, _send) = exchange(&mut send_request, &fields).await.unwrap();
         let (parts, body) = response.into_parts();
-        let outcome = request.check_response_parts(parts.status.as_u16(), &parts.headers).unwrap();
-        assert_eq!(outcome, ConnectOutcome::Rejected { status: 403 });
+        let outcome = extended_connect::check_response(&request, parts.status.as_u16(), &parts.headers).unwrap();
+        assert!(matches!(&outcome, ClientStatus::Rejected(r) if r.status == 403), "{outcome:?}");
         assert_eq!(read_body(body).await.unwrap(), b"no WebSocket here");
         assert_eq!(next_report(&mut reports).await.status, 403);
 
         // A version the server does not speak: 400 with `sec-websocket-version: 13`.
-        let good = ExtendedConnectRequest::new("localhost", "/chat").with_scheme("http").headers().unwrap();
-        let mut bad = HeaderList::new();
+        let good = extended_connect::request(&ClientRequest::new("ws://localhost/chat").unwrap()).unwrap();
+        let mut bad = Headers::new();
         for (name, value) in &good {
             bad.push(name, if name == "sec-websocket-version" { &b"8"[..] } else { value });
         }
         let (response, _send) = exchange(&mut send_request, &bad).await.unwrap();
         let (parts, body) = response.into_parts();
         assert_eq!(parts.headers.get("sec-websocket-version").map(|v| v.as_bytes()), Some(&b"13"[..]));
-        let outcome = request.check_response_parts(parts.status.as_u16(), &parts.headers).unwrap();
-        assert_eq!(outcome, ConnectOutcome::Rejected { status: 400 });
+        let outcome = extended_connect::check_response(&request, parts.status.as_u16(), &parts.headers).unwrap();
+        assert!(matches!(&outcome, ClientStatus::Rejected(r) if r.status == 400), "{outcome:?}");
         let text = String::from_utf8(read_body(body).await.unwrap()).unwrap();
-        assert_eq!(text, HandshakeError::UnsupportedVersion.to_string());
+        assert_eq!(text, format!("{}\n", HandshakeError::UnsupportedVersion));
         assert_eq!(next_report(&mut reports).await.status, 400);
 
         // The connection still serves a WebSocket afterwards.

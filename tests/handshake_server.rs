@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 use wsproto::handshake::{
-    Accept, DEFAULT_MAX_REQUEST_SIZE, ExtensionOffer, HandshakeError, Response, ServerHandshake, ServerStatus,
+    Accept, DEFAULT_MAX_REQUEST_SIZE, ExtensionOffer, HandshakeError, HttpResponse, ServerHandshake, ServerStatus,
 };
 use wsproto::{Config, Connection, Event, Fault, KeySource, MessageKind, Role, SliceBuf};
 
@@ -252,7 +252,7 @@ fn extra_spaces_in_values_are_tolerated() {
         Sec-WebSocket-Version:  13 \r\nSec-WebSocket-Protocol:  chat ,superchat , \r\n\
         Sec-WebSocket-Extensions:  a ;  b = 1 ; c ,  d \r\n\r\n";
     let u = upgrade(req.as_bytes());
-    assert_eq!(u.key(), "dGhlIHNhbXBsZSBub25jZQ==");
+    assert_eq!(u.key(), Some("dGhlIHNhbXBsZSBub25jZQ=="));
     assert_eq!(u.protocols(), ["chat", "superchat"]);
     assert_eq!(
         u.extensions(),
@@ -297,7 +297,7 @@ fn plain_http_requests_are_handed_back() {
     assert!(matches!(feed(req), Ok(ServerStatus::Http(_))));
     // A plain request can be answered with any response.
     let mut out = Vec::new();
-    Response::new(200).with_header("Content-Type", "text/plain").with_body("ok").write(&mut out).unwrap();
+    HttpResponse::new(200).with_header("Content-Type", "text/plain").with_body("ok").write(&mut out).unwrap();
     assert_eq!(out, b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok");
 }
 
@@ -384,13 +384,13 @@ fn negotiation_of_subprotocols_and_extensions() {
 fn reject_writes_status_headers_and_body() {
     let u = upgrade(request("").as_bytes());
     let mut out = Vec::new();
-    let response = Response::new(401).with_header("WWW-Authenticate", "Bearer").with_body("who are you?");
+    let response = HttpResponse::new(401).with_header("WWW-Authenticate", "Bearer").with_body("who are you?");
     u.reject(&response, &mut out).unwrap();
     assert_eq!(
         String::from_utf8(out).unwrap(),
         "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\nContent-Length: 12\r\n\r\nwho are you?"
     );
-    assert!(u.reject(&Response::new(101), &mut Vec::new()).is_err());
+    assert!(u.reject(&HttpResponse::new(101), &mut Vec::new()).is_err());
 }
 
 #[test]

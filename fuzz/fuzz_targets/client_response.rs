@@ -20,7 +20,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use wsproto::deflate::DeflateConfig;
-use wsproto::handshake::{ClientHandshake, ClientRequest, ClientStatus, HandshakeError, Negotiated, Response};
+use wsproto::handshake::{ClientHandshake, ClientRequest, ClientStatus, HandshakeError, HttpResponse, Negotiated};
 use wsproto::{Config, Connection, KeySource, MessageKind, Role};
 use wsproto_fuzz::{Assembler, Logical, check_failed, drain, one_piece, split_points};
 
@@ -72,8 +72,8 @@ fn handshake(sel: u8) -> ClientHandshake {
 #[derive(Debug, PartialEq, Eq)]
 enum Seen {
     NeedMore,
-    Upgraded { negotiated: Negotiated, response: Response, leftover: usize },
-    Rejected { response: Response, leftover: usize },
+    Upgraded { negotiated: Negotiated, response: HttpResponse, leftover: usize },
+    Rejected { response: HttpResponse, leftover: usize },
     Error(HandshakeError),
 }
 

@@ -16,11 +16,11 @@ pub enum WsError {
     Handshake(crate::handshake::HandshakeError),
     /// The handshake ended with a response other than 101: the server's answer to our request
     /// (a client), or the rejection we sent (a server).
-    Rejected(Box<crate::handshake::Response>),
+    Rejected(Box<crate::handshake::HttpResponse>),
     /// A server received a plain HTTP request, not a WebSocket upgrade; it answered 426
     /// Upgrade Required. To serve plain HTTP on the same port, use
     /// [`ServerHandshake`](crate::handshake::ServerHandshake) directly.
-    NotWebSocket(Box<crate::handshake::Request>),
+    NotWebSocket(Box<crate::handshake::HttpRequest>),
     /// The connection is over: the close handshake finished (the peer's Close frame was
     /// reported earlier as [`Message::Close`](crate::Message::Close)) or the peer closed the
     /// transport after it; there is nothing more to read.

@@ -6,7 +6,7 @@ use std::vec::Vec;
 
 use super::WsError;
 use crate::handshake::{
-    Accept, ClientHandshake, ClientStatus, HandshakeError, Negotiated, Response, ServerHandshake, ServerStatus,
+    Accept, ClientHandshake, ClientStatus, HandshakeError, HttpResponse, Negotiated, ServerHandshake, ServerStatus,
     UpgradeRequest,
 };
 use crate::{Config, Connection};
@@ -16,7 +16,7 @@ pub(crate) const READ_CHUNK: usize = 4096;
 
 /// What a server does with a WebSocket upgrade request: accept it (choosing a subprotocol,
 /// extensions and extra headers) or answer it with another response.
-pub type Decision = Result<Accept, Response>;
+pub type Decision = Result<Accept, HttpResponse>;
 
 /// A finished handshake step: bytes to write, then the outcome.
 pub(crate) struct Done {
@@ -76,7 +76,7 @@ pub(crate) fn server_step(
             },
         },
         Ok(ServerStatus::Http(request)) => {
-            let response = Response::new(426)
+            let response = HttpResponse::new(426)
                 .with_header("Upgrade", "websocket")
                 .with_header("Connection", "Upgrade")
                 .with_header("Sec-WebSocket-Version", "13");

@@ -53,7 +53,9 @@ use crate::{CloseFrame, Config, ControlPayload, Error, KeySource, Role};
 pub struct Connection {
     role: Role,
     config: Config,
-    keys: Option<KeySource>,
+    /// Client masking keys (boxed with `alloc`: a server, which never masks, holds a pointer
+    /// instead of the key pool).
+    keys: Option<Keys>,
     /// Reserved bits owned by negotiated extensions.
     rsv_allowed: u8,
     close: state::CloseState,
@@ -61,13 +63,19 @@ pub struct Connection {
     send: send::SendState,
     pending_pong: Option<ControlPayload>,
     pending_close: Option<CloseFrame>,
-    /// A keepalive Ping due to be written.
-    pending_ping: Option<ControlPayload>,
+    /// A keepalive Ping (empty) due to be written.
+    pending_ping: bool,
     timers: timer::Timers,
     /// permessage-deflate codecs, when negotiated (boxed: a few hundred KiB of zlib state).
     #[cfg(feature = "deflate")]
     deflate: Option<alloc::boxed::Box<DeflateCodec>>,
 }
+
+/// Where a client's masking keys live.
+#[cfg(feature = "alloc")]
+type Keys = alloc::boxed::Box<KeySource>;
+#[cfg(not(feature = "alloc"))]
+type Keys = KeySource;
 
 /// The compressor for what we send and the decompressor for what we receive.
 #[cfg(feature = "deflate")]
@@ -85,7 +93,7 @@ impl Connection {
     #[must_use]
     pub fn new(role: Role, config: Config) -> Self {
         #[cfg(feature = "getrandom")]
-        let keys = role.masks_outgoing().then(KeySource::os);
+        let keys = role.masks_outgoing().then(|| KeySource::os().into());
         #[cfg(not(feature = "getrandom"))]
         let keys = None;
         Self::build(role, config, keys)
@@ -94,10 +102,10 @@ impl Connection {
     /// A connection that draws client masking keys from `keys` (a server never uses them).
     #[must_use]
     pub fn with_key_source(role: Role, config: Config, keys: KeySource) -> Self {
-        Self::build(role, config, Some(keys))
+        Self::build(role, config, role.masks_outgoing().then(|| keys.into()))
     }
 
-    fn build(role: Role, config: Config, keys: Option<KeySource>) -> Self {
+    fn build(role: Role, config: Config, keys: Option<Keys>) -> Self {
         Self {
             role,
             config,
@@ -108,7 +116,7 @@ impl Connection {
             send: send::SendState::default(),
             pending_pong: None,
             pending_close: None,
-            pending_ping: None,
+            pending_ping: false,
             timers: timer::Timers::default(),
             #[cfg(feature = "deflate")]
             deflate: None,
@@ -209,7 +217,7 @@ impl Connection {
     /// Whether automatic replies wait for [`poll_transmit`](Self::poll_transmit).
     #[must_use]
     pub fn wants_transmit(&self) -> bool {
-        self.pending_pong.is_some() || self.pending_close.is_some() || self.pending_ping.is_some()
+        self.pending_pong.is_some() || self.pending_close.is_some() || self.pending_ping
     }
 
     /// What to do with the transport now (see [`TransportAction`]).
@@ -225,7 +233,7 @@ impl Connection {
         }
         self.close.failed = Some(e);
         self.pending_pong = None;
-        self.pending_ping = None;
+        self.pending_ping = false;
         if let Some(code) = e.close_code() {
             if !self.close.sent && !self.close.eof {
                 self.pending_close = Some(CloseFrame::with_code(code));

@@ -475,7 +475,7 @@ impl Connection {
     }
 
     fn pending_len(&self) -> usize {
-        let ping = self.pending_ping.map_or(0, |p| self.control_len(p.len()));
+        let ping = if self.pending_ping { self.control_len(0) } else { 0 };
         let pong = ping + self.pending_pong.map_or(0, |p| self.control_len(p.len()));
         let close = self.pending_close.map_or(0, |c| {
             let mut buf = [0; MAX_CONTROL_PAYLOAD];
@@ -486,8 +486,8 @@ impl Connection {
 
     /// Writes the pending replies; the space was reserved.
     fn write_pending(&mut self, out: &mut impl OutBuf) {
-        if let Some(p) = self.pending_ping.take() {
-            self.write_frame(out, OpCode::Ping, true, p.as_bytes());
+        if core::mem::take(&mut self.pending_ping) {
+            self.write_frame(out, OpCode::Ping, true, &[]);
         }
         if let Some(p) = self.pending_pong.take() {
             self.write_frame(out, OpCode::Pong, true, p.as_bytes());

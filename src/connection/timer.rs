@@ -18,7 +18,7 @@ use core::ops::Add;
 use core::time::Duration;
 
 use super::{Connection, State};
-use crate::{ControlPayload, Error};
+use crate::Error;
 
 /// A point in time, as a duration since an epoch the caller picks (for example the moment the
 /// connection started). Only differences matter; it must never go backwards.
@@ -242,7 +242,7 @@ impl Connection {
                     let waiting = t.ping_outstanding && cfg.keepalive_timeout.is_some();
                     let due = t.last_activity.max(t.last_ping.unwrap_or_default()) + interval;
                     if !waiting && now >= due && !self.close.sent {
-                        self.pending_ping = Some(ControlPayload::EMPTY);
+                        self.pending_ping = true;
                         self.timers.last_ping = Some(now);
                         self.timers.ping_outstanding = true;
                     }

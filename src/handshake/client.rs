@@ -1,4 +1,5 @@
-//! The client side: the upgrade request builder and the response reader.
+//! The client side: the request builder (shared with extended CONNECT) and the HTTP/1.1 response
+//! reader.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -6,12 +7,13 @@ use alloc::vec::Vec;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::extensions::{Caps, ExtensionOffer, format_extensions, parse_capped};
-use super::headers::{FieldNames, Headers, check_field, is_field_value, is_token, single, trim_ows, write_field};
-use super::http::{HeadBuffer, Response, parse_response, write_all};
+use super::extensions::ExtensionOffer;
+use super::headers::{Headers, check_extra, single, trim_ows, write_field};
+use super::http::{HeadBuffer, HttpResponse, parse_response, write_all};
+use super::negotiate::{FieldNames, Offer};
 use super::uri::WsUri;
-use super::{AcceptKey, DEFAULT_MAX_HEADERS, HandshakeError, MAX_EXTENSION_PARAMS, Negotiated, accept_key};
-use crate::{KeySource, OutBuf, Role};
+use super::{AcceptKey, DEFAULT_MAX_HEADERS, HandshakeError, Negotiated, accept_key};
+use crate::{KeySource, OutBuf};
 
 /// The default limit on the size of a response head read by [`ClientHandshake`]: 16 KiB.
 pub const DEFAULT_MAX_RESPONSE_SIZE: usize = 16 * 1024;
@@ -30,6 +32,11 @@ const CLIENT_MANAGED: [&str; 8] = [
 
 /// Builds and writes a client's opening handshake request (RFC 6455 §4.1) from a `ws://` or
 /// `wss://` URI.
+///
+/// The same request serves a WebSocket over HTTP/2 or HTTP/3:
+/// [`extended_connect::request`](super::extended_connect::request) makes its extended CONNECT
+/// field list and [`extended_connect::check_response`](super::extended_connect::check_response)
+/// checks the answer, with the same subprotocols, extensions and permessage-deflate offer.
 ///
 /// The request carries `Host` (without the port when it is the scheme's default), `Upgrade`,
 /// `Connection`, a fresh `Sec-WebSocket-Key` of 16 unpredictable bytes from the
@@ -78,16 +85,14 @@ const CLIENT_MANAGED: [&str; 8] = [
 /// ```
 #[derive(Clone, Debug)]
 pub struct ClientRequest {
-    uri: WsUri,
-    origin: Option<String>,
-    protocols: Vec<String>,
-    extensions: Vec<ExtensionOffer>,
-    headers: Headers,
+    pub(crate) uri: WsUri,
+    pub(crate) origin: Option<String>,
+    pub(crate) offer: Offer,
+    /// The extra headers, unchecked.
+    pub(crate) headers: Headers,
     keys: Option<KeySource>,
     max_response_size: usize,
     max_headers: usize,
-    #[cfg(feature = "deflate")]
-    deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl ClientRequest {
@@ -101,8 +106,7 @@ impl ClientRequest {
         Ok(Self {
             uri: WsUri::parse(uri)?,
             origin: None,
-            protocols: Vec::new(),
-            extensions: Vec::new(),
+            offer: Offer::default(),
             headers: Headers::new(),
             #[cfg(feature = "getrandom")]
             keys: Some(KeySource::os()),
@@ -110,8 +114,6 @@ impl ClientRequest {
             keys: None,
             max_response_size: DEFAULT_MAX_RESPONSE_SIZE,
             max_headers: DEFAULT_MAX_HEADERS,
-            #[cfg(feature = "deflate")]
-            deflate: None,
         })
     }
 
@@ -126,7 +128,7 @@ impl ClientRequest {
     /// preference.
     #[must_use]
     pub fn with_protocol(mut self, protocol: impl Into<String>) -> Self {
-        self.protocols.push(protocol.into());
+        self.offer.protocols.push(protocol.into());
         self
     }
 
@@ -146,8 +148,8 @@ impl ClientRequest {
     #[cfg(feature = "deflate")]
     #[must_use]
     pub fn with_deflate(mut self, config: crate::deflate::DeflateConfig) -> Self {
-        self.extensions.push(config.offer());
-        self.deflate = Some(config);
+        self.offer.extensions.push(config.offer());
+        self.offer.deflate = Some(config);
         self
     }
 
@@ -155,13 +157,14 @@ impl ClientRequest {
     /// times with different parameters.
     #[must_use]
     pub fn with_extension(mut self, extension: ExtensionOffer) -> Self {
-        self.extensions.push(extension);
+        self.offer.extensions.push(extension);
         self
     }
 
     /// Adds an extra header line (cookies, authorization, …). Headers that the builder writes
     /// itself (`Host`, `Upgrade`, `Connection`, `Origin`, `Sec-WebSocket-*`) are refused when
-    /// the request is written.
+    /// the request is written. In an extended CONNECT request the name is lowercased, and
+    /// `content-length`, `te` and connection-specific fields are refused too.
     #[must_use]
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) -> Self {
         self.headers.push(name, value);
@@ -232,13 +235,9 @@ impl ClientRequest {
     /// [`HandshakeError::BufferTooSmall`] when a fixed buffer cannot hold the request. Nothing is
     /// written on error.
     pub fn write(&mut self, out: &mut impl OutBuf) -> Result<ClientHandshake, HandshakeError> {
-        let extensions = check_offer(&self.protocols, &self.extensions, self.origin.as_deref())?;
-        for (name, value) in self.headers.iter() {
-            check_field(name, value)?;
-            if CLIENT_MANAGED.iter().any(|m| m.eq_ignore_ascii_case(name)) {
-                return Err(HandshakeError::InvalidInput("header is managed by the handshake"));
-            }
-        }
+        let mut fields = Headers::new();
+        self.offer.push_fields(self.origin.as_deref(), &FieldNames::HTTP1, &mut fields)?;
+        check_extra(&self.headers, &CLIENT_MANAGED)?;
         let keys = self.keys.as_mut().ok_or(HandshakeError::NoKeySource)?;
         let mut nonce = [0u8; 16];
         keys.fill(&mut nonce);
@@ -254,16 +253,7 @@ impl ClientRequest {
         write_field(&mut buf, "Upgrade", b"websocket");
         write_field(&mut buf, "Connection", b"Upgrade");
         write_field(&mut buf, "Sec-WebSocket-Key", &key);
-        write_field(&mut buf, "Sec-WebSocket-Version", b"13");
-        if let Some(origin) = &self.origin {
-            write_field(&mut buf, "Origin", origin.as_bytes());
-        }
-        if !self.protocols.is_empty() {
-            write_field(&mut buf, "Sec-WebSocket-Protocol", self.protocols.join(", ").as_bytes());
-        }
-        if !extensions.is_empty() {
-            write_field(&mut buf, "Sec-WebSocket-Extensions", extensions.as_bytes());
-        }
+        fields.write_into(&mut buf);
         self.headers.write_into(&mut buf);
         buf.extend_from_slice(b"\r\n");
         write_all(out, &buf)?;
@@ -271,18 +261,16 @@ impl ClientRequest {
         Ok(ClientHandshake {
             key,
             accept: accept_key(&key),
-            protocols: self.protocols.clone(),
-            extensions: self.extensions.clone(),
+            offer: self.offer.clone(),
             head: HeadBuffer::new(self.max_response_size),
             max_headers: self.max_headers,
             finished: false,
-            #[cfg(feature = "deflate")]
-            deflate: self.deflate,
         })
     }
 }
 
-/// What [`ClientHandshake::feed`] found.
+/// What [`ClientHandshake::feed`] found, or
+/// [`extended_connect::check_response`](super::extended_connect::check_response).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ClientStatus {
@@ -295,14 +283,18 @@ pub enum ClientStatus {
     Upgraded {
         /// Role, chosen subprotocol and accepted extensions.
         negotiated: Negotiated,
-        /// The 101 response (for headers such as `Set-Cookie`); its body is empty.
-        response: Response,
-        /// Offset into the input of this `feed` call where WebSocket frames start.
+        /// The accepting response (for headers such as `Set-Cookie`): the 101 over HTTP/1.1, the
+        /// 2xx over extended CONNECT. Its body is empty.
+        response: HttpResponse,
+        /// Offset into the input of this `feed` call where WebSocket frames start (0 over
+        /// extended CONNECT, where the stream's DATA are the frames).
         leftover: usize,
     },
-    /// The server answered with a status other than 101: a redirect, an authentication
-    /// challenge, an error, … The response carries the body bytes that arrived with the head.
-    Rejected(Response),
+    /// The server answered with another status (over HTTP/1.1 anything but 101, over extended
+    /// CONNECT anything but 2xx): a redirect, an authentication challenge, an error, … Over
+    /// HTTP/1.1 the response carries the body bytes that arrived with the head; over extended
+    /// CONNECT the body, if any, follows on the stream.
+    Rejected(HttpResponse),
 }
 
 /// Reads and checks the server's response to a [`ClientRequest`] (RFC 6455 §4.1, §4.2.2).
@@ -320,13 +312,10 @@ pub enum ClientStatus {
 pub struct ClientHandshake {
     key: [u8; 24],
     accept: AcceptKey,
-    protocols: Vec<String>,
-    extensions: Vec<ExtensionOffer>,
+    offer: Offer,
     head: HeadBuffer,
     max_headers: usize,
     finished: bool,
-    #[cfg(feature = "deflate")]
-    deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl ClientHandshake {
@@ -345,13 +334,13 @@ impl ClientHandshake {
     /// The subprotocols offered, in order of preference.
     #[must_use]
     pub fn offered_protocols(&self) -> &[String] {
-        &self.protocols
+        &self.offer.protocols
     }
 
     /// The extensions offered.
     #[must_use]
     pub fn offered_extensions(&self) -> &[ExtensionOffer] {
-        &self.extensions
+        &self.offer.extensions
     }
 
     /// Feeds bytes read from the transport.
@@ -379,7 +368,7 @@ impl ClientHandshake {
     }
 
     /// Checks a 101 response.
-    fn check(&self, response: &Response, version: u8) -> Result<Negotiated, HandshakeError> {
+    fn check(&self, response: &HttpResponse, version: u8) -> Result<Negotiated, HandshakeError> {
         if version != 1 {
             return Err(HandshakeError::HttpVersion);
         }
@@ -400,102 +389,14 @@ impl ClientHandshake {
         if trim_ows(accept) != self.accept.as_bytes() {
             return Err(HandshakeError::AcceptMismatch);
         }
-        #[cfg(feature = "deflate")]
-        let deflate = self.deflate.as_ref();
-        #[cfg(not(feature = "deflate"))]
-        let deflate = None;
-        negotiate_response(h, &FieldNames::HTTP1, &self.protocols, &self.extensions, deflate)
+        self.offer.check_response(h, &FieldNames::HTTP1)
     }
-}
-
-/// Checks what a client offers (over HTTP/1.1 or extended CONNECT) before it is sent: each
-/// subprotocol a token offered once, extensions that can be written, an `origin` that is not
-/// empty and has no control character. Returns the extension list as written.
-pub(crate) fn check_offer(
-    protocols: &[String],
-    extensions: &[ExtensionOffer],
-    origin: Option<&str>,
-) -> Result<String, HandshakeError> {
-    for (i, p) in protocols.iter().enumerate() {
-        if !is_token(p.as_bytes()) {
-            return Err(HandshakeError::InvalidInput("subprotocol is not a token"));
-        }
-        if protocols.iter().take(i).any(|q| q == p) {
-            return Err(HandshakeError::InvalidInput("subprotocol offered twice"));
-        }
-    }
-    let extensions = format_extensions(extensions)?;
-    if let Some(origin) = origin {
-        if origin.is_empty() || !is_field_value(origin.as_bytes()) {
-            return Err(HandshakeError::InvalidInput("origin is empty or contains a control character"));
-        }
-    }
-    Ok(extensions)
-}
-
-/// What a client's offer became in a server's accepting response (HTTP/1.1 101 or the 2xx of an
-/// extended CONNECT): the selected subprotocol must have been offered, each accepted extension
-/// offered and accepted once, and permessage-deflate's parameters must fit our offer. `names`
-/// spell the fields as the transport does, in errors.
-pub(crate) fn negotiate_response(
-    h: &Headers,
-    names: &FieldNames,
-    protocols: &[String],
-    offered: &[ExtensionOffer],
-    #[cfg(feature = "deflate")] deflate: Option<&crate::deflate::DeflateConfig>,
-    #[cfg(not(feature = "deflate"))] deflate: Option<&core::convert::Infallible>,
-) -> Result<Negotiated, HandshakeError> {
-    let protocol = match single(h, names.protocol)? {
-        None => None,
-        Some(value) => {
-            let value = trim_ows(value);
-            if !is_token(value) {
-                return Err(HandshakeError::InvalidProtocols);
-            }
-            let offered = protocols.iter().find(|p| p.as_bytes() == value);
-            Some(offered.ok_or(HandshakeError::UnofferedProtocol)?.clone())
-        }
-    };
-    // Each extension accepted must have been offered, and accepted once: more than were
-    // offered is an error, so no more are held.
-    let caps = Caps {
-        offers: offered.len(),
-        params: MAX_EXTENSION_PARAMS,
-        too_many_offers: HandshakeError::UnofferedExtension,
-    };
-    let extensions = parse_capped(h.get_all(names.extensions), caps)?;
-    for (i, ext) in extensions.iter().enumerate() {
-        let was_offered = offered.iter().any(|o| o.is(&ext.name));
-        let repeated = extensions.iter().take(i).any(|e| e.is(&ext.name));
-        if !was_offered || repeated {
-            return Err(HandshakeError::UnofferedExtension);
-        }
-    }
-    #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
-    let mut negotiated = Negotiated {
-        role: Role::Client,
-        protocol,
-        extensions,
-        reserved_bits: 0,
-        #[cfg(feature = "deflate")]
-        deflate: None,
-    };
-    #[cfg(feature = "deflate")]
-    if let Some(config) = deflate {
-        let name = crate::deflate::PERMESSAGE_DEFLATE;
-        if let Some(response) = negotiated.extensions.iter().find(|e| e.is(name)) {
-            negotiated.deflate = Some(config.accept_response(response)?);
-            negotiated.reserved_bits |= super::RSV1;
-        }
-    }
-    #[cfg(not(feature = "deflate"))]
-    let _ = deflate;
-    Ok(negotiated)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Role;
     use alloc::format;
 
     fn request() -> ClientRequest {

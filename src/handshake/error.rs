@@ -32,7 +32,8 @@ use crate::Fault;
 #[non_exhaustive]
 pub enum HandshakeError {
     /// The bytes are not a valid HTTP/1.x request or response head (bad request line, header
-    /// name, line ending, …). Status 400.
+    /// name, line ending, …), or an extended CONNECT field list breaks the rules of HTTP/2 and
+    /// HTTP/3 (pseudo-header fields, connection-specific fields, …). Status 400.
     MalformedHttp(&'static str),
     /// The head (request or status line and headers) did not end within `limit` bytes. Status
     /// 431.
@@ -61,7 +62,8 @@ pub enum HandshakeError {
     /// `Sec-WebSocket-Key` is not the base64 encoding of exactly 16 bytes. Status 400.
     InvalidKey,
     /// `Sec-WebSocket-Version` is missing or is not `13`. Status 426; the
-    /// [`response`](Self::response) carries `Sec-WebSocket-Version: 13`.
+    /// [`response`](Self::response) carries `Sec-WebSocket-Version: 13`. (Over extended CONNECT
+    /// 400, see [`extended_connect::error_response`](super::extended_connect::error_response).)
     UnsupportedVersion,
     /// `Sec-WebSocket-Protocol` is not a list of tokens (in a request) or not a single token (in a
     /// response). Status 400.
@@ -157,9 +159,9 @@ impl HandshakeError {
     /// status calls for (`Sec-WebSocket-Version: 13` and `Upgrade: websocket` with 426,
     /// `Allow: GET` with 405). Add headers to it before writing it if you need to.
     #[must_use]
-    pub fn response(&self) -> super::Response {
+    pub fn response(&self) -> super::HttpResponse {
         use alloc::string::ToString as _;
-        let mut response = super::Response::new(self.status_hint()).with_header("Connection", "close");
+        let mut response = super::HttpResponse::new(self.status_hint()).with_header("Connection", "close");
         match self {
             Self::UnsupportedVersion => {
                 response = response.with_header("Upgrade", "websocket").with_header("Sec-WebSocket-Version", "13");

@@ -6,11 +6,13 @@ use alloc::vec::Vec;
 
 use super::HandshakeError;
 
-/// An ordered list of HTTP header fields, as received or to be written.
+/// An ordered list of header fields: the header lines of an HTTP/1.1 head, or the field list of
+/// an HTTP/2 or HTTP/3 request or response (RFC 8441, RFC 9220), pseudo-header fields such as
+/// `:path` included, first.
 ///
-/// Names compare case-insensitively. Values are bytes: HTTP allows octets that are not UTF-8
-/// (use [`get_str`](Self::get_str) for text). A field that appears on several lines keeps every
-/// line, in order.
+/// Regular names compare case-insensitively, pseudo-header names (starting with `:`) exactly.
+/// Values are bytes: HTTP allows octets that are not UTF-8 (use [`get_str`](Self::get_str) for
+/// text). A field that appears on several lines keeps every line, in order.
 ///
 /// ```
 /// use wsproto::handshake::Headers;
@@ -20,6 +22,16 @@ use super::HandshakeError;
 /// headers.push("cookie", "b=2");
 /// assert!(headers.has_token("connection", "upgrade"));
 /// assert_eq!(headers.get_all("Cookie").collect::<Vec<_>>(), [&b"a=1"[..], b"b=2"]);
+///
+/// // An HTTP/2 field list: pseudo-header fields first.
+/// let fields = Headers::new().with(":method", "CONNECT").with(":path", "/").with("cookie", "a=1");
+/// assert_eq!(fields.get_str(":path"), Some("/"));
+/// assert_eq!(fields.get(":PATH"), None);
+/// assert_eq!(fields.regular().collect::<Vec<_>>(), [("cookie", &b"a=1"[..])]);
+/// for (name, value) in &fields {
+///     // hand (name, value) to an HTTP/2 or HTTP/3 library
+///     # let _ = (name, value);
+/// }
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Headers {
@@ -38,61 +50,66 @@ impl Headers {
         Self { list: Vec::with_capacity(lines) }
     }
 
-    /// Number of header lines.
+    /// Number of fields (header lines).
     #[must_use]
     pub fn len(&self) -> usize {
         self.list.len()
     }
 
-    /// Whether there are no header lines.
+    /// Whether there are no fields.
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.list.is_empty()
     }
 
-    /// Appends a header line. Names and values are checked when they are written (a name must be
-    /// a token, a value may not hold control characters other than tab).
+    /// Appends a field. Names and values are checked when they are written (a name must be a
+    /// token, a value may not hold control characters other than tab).
     pub fn push(&mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) {
         self.list.push((name.into(), value.into()));
     }
 
-    /// Appends a header line and returns the list (builder style).
+    /// Moves every field of `other` to the end of this list.
+    pub(crate) fn append(&mut self, mut other: Self) {
+        self.list.append(&mut other.list);
+    }
+
+    /// Appends a field and returns the list (builder style).
     #[must_use]
     pub fn with(mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) -> Self {
         self.push(name, value);
         self
     }
 
-    /// The value of the first line named `name`.
+    /// The value of the first field named `name`.
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.list.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
+        self.iter().find(|(n, _)| name_matches(n, name)).map(|(_, v)| v)
     }
 
-    /// The value of the first line named `name`, if it is UTF-8.
+    /// The value of the first field named `name`, if it is UTF-8.
     #[must_use]
     pub fn get_str(&self, name: &str) -> Option<&str> {
         self.get(name).and_then(|v| core::str::from_utf8(v).ok())
     }
 
-    /// The values of every line named `name`, in order.
+    /// The values of every field named `name`, in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.list.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
+        self.iter().filter(move |(n, _)| name_matches(n, name)).map(|(_, v)| v)
     }
 
-    /// How many lines are named `name`.
+    /// How many fields are named `name`.
     #[must_use]
     pub fn count(&self, name: &str) -> usize {
         self.get_all(name).count()
     }
 
-    /// Whether a line named `name` exists.
+    /// Whether a field named `name` exists.
     #[must_use]
     pub fn contains(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
 
-    /// Whether the comma-separated lists of every line named `name` hold `token`
+    /// Whether the comma-separated lists of every field named `name` hold `token`
     /// (case-insensitive, surrounding spaces and tabs ignored), as in
     /// `Connection: keep-alive, Upgrade`.
     #[must_use]
@@ -100,9 +117,15 @@ impl Headers {
         self.get_all(name).flat_map(list_elements).any(|e| e.eq_ignore_ascii_case(token.as_bytes()))
     }
 
-    /// Every line as `(name, value)`, in order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.list.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
+    /// Every field as `(name, value)`, in order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &[u8])> + ExactSizeIterator {
+        self.into_iter()
+    }
+
+    /// The regular fields: every field but the pseudo-header fields (names starting with `:`),
+    /// in order.
+    pub fn regular(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.iter().filter(|(n, _)| !n.starts_with(':'))
     }
 
     /// Checks every line for writing.
@@ -121,37 +144,22 @@ impl Headers {
     }
 }
 
-/// How a transport spells the WebSocket header fields, in the fields it writes and in errors:
-/// HTTP/1.1 in the case RFC 6455 uses, HTTP/2 and HTTP/3 in lowercase. Lookups ignore case
-/// either way.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct FieldNames {
-    /// `Sec-WebSocket-Version`.
-    pub(crate) version: &'static str,
-    /// `Origin`.
-    pub(crate) origin: &'static str,
-    /// `Sec-WebSocket-Protocol`.
-    pub(crate) protocol: &'static str,
-    /// `Sec-WebSocket-Extensions`.
-    pub(crate) extensions: &'static str,
+/// The iterator of `&Headers`: `(name, value)` pairs, in order.
+type Iter<'a> =
+    core::iter::Map<core::slice::Iter<'a, (String, Vec<u8>)>, fn(&'a (String, Vec<u8>)) -> (&'a str, &'a [u8])>;
+
+impl<'a> IntoIterator for &'a Headers {
+    type Item = (&'a str, &'a [u8]);
+    type IntoIter = Iter<'a>;
+
+    fn into_iter(self) -> Iter<'a> {
+        self.list.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
+    }
 }
 
-impl FieldNames {
-    /// The HTTP/1.1 spelling (RFC 6455).
-    pub(crate) const HTTP1: Self = Self {
-        version: "Sec-WebSocket-Version",
-        origin: "Origin",
-        protocol: "Sec-WebSocket-Protocol",
-        extensions: "Sec-WebSocket-Extensions",
-    };
-
-    /// The HTTP/2 and HTTP/3 spelling (RFC 8441, RFC 9220): lowercase.
-    pub(crate) const H2: Self = Self {
-        version: "sec-websocket-version",
-        origin: "origin",
-        protocol: "sec-websocket-protocol",
-        extensions: "sec-websocket-extensions",
-    };
+/// Pseudo-header names compare exactly, other names case-insensitively.
+fn name_matches(have: &str, want: &str) -> bool {
+    if have.starts_with(':') || want.starts_with(':') { have == want } else { have.eq_ignore_ascii_case(want) }
 }
 
 /// The value of a field that may appear at most once; a repeated one is
@@ -201,6 +209,18 @@ pub(crate) fn check_field(name: &str, value: &[u8]) -> Result<(), HandshakeError
     }
     if !is_field_value(value) {
         return Err(HandshakeError::InvalidInput("header value contains a control character"));
+    }
+    Ok(())
+}
+
+/// Checks caller-supplied extra header lines: each one valid, none of those in `managed` (which
+/// the handshake writes itself; case-insensitive).
+pub(crate) fn check_extra(extra: &Headers, managed: &[&str]) -> Result<(), HandshakeError> {
+    for (name, value) in extra {
+        check_field(name, value)?;
+        if managed.iter().any(|m| m.eq_ignore_ascii_case(name)) {
+            return Err(HandshakeError::InvalidInput("header is managed by the handshake"));
+        }
     }
     Ok(())
 }

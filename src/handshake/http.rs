@@ -1,5 +1,6 @@
-//! HTTP/1.1 heads: the parsed request and response types, the response writer, and the buffer
-//! that gathers a head arriving in pieces.
+//! HTTP heads: the request and response types (parsed from or written as HTTP/1.1, and the
+//! responses of extended CONNECT), the response writer, and the buffer that gathers an HTTP/1.1
+//! head arriving in pieces.
 
 use alloc::string::String;
 use alloc::vec;
@@ -9,13 +10,14 @@ use super::HandshakeError;
 use super::headers::{Headers, is_field_value};
 use crate::OutBuf;
 
-/// An HTTP request head as received by [`ServerHandshake`](super::ServerHandshake).
+/// An HTTP/1.x request head as received by [`ServerHandshake`](super::ServerHandshake).
 ///
 /// A request that is not a WebSocket upgrade is handed back as
 /// [`ServerStatus::Http`](super::ServerStatus::Http), so one port can serve plain HTTP too.
+/// (Named so as not to clash with `http::Request`.)
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Request {
+pub struct HttpRequest {
     /// The method, such as `GET`.
     pub method: String,
     /// The request target, such as `/chat?room=1`.
@@ -32,11 +34,16 @@ pub struct Request {
 
 /// An HTTP response: received by a client ([`ClientStatus`](super::ClientStatus)), or built by a
 /// server to answer a request (a rejection, a plain HTTP answer, or an error's ready-made
-/// response).
+/// response). (Named so as not to clash with `http::Response`.)
+///
+/// Over extended CONNECT (HTTP/2 and HTTP/3, [`extended_connect`](super::extended_connect)) it
+/// is the status and the regular fields that the caller's HTTP stack sends or received:
+/// `headers` then holds no pseudo-header field (the status is `status`), and `reason` plays no
+/// part.
 ///
 /// ```
-/// use wsproto::handshake::Response;
-/// let response = Response::new(403).with_header("Content-Type", "text/plain").with_body("go away");
+/// use wsproto::handshake::HttpResponse;
+/// let response = HttpResponse::new(403).with_header("Content-Type", "text/plain").with_body("go away");
 /// let mut out = Vec::new();
 /// response.write(&mut out).unwrap();
 /// assert_eq!(
@@ -46,12 +53,12 @@ pub struct Request {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Response {
+pub struct HttpResponse {
     /// The status code, such as `101` or `404`.
     pub status: u16,
     /// The reason phrase, such as `Not Found` (may be empty).
     pub reason: String,
-    /// Every header line, in order.
+    /// Every header line (over extended CONNECT: every regular field), in order.
     pub headers: Headers,
     /// The body. In a received response: the body bytes that arrived with the head (compare
     /// with its `Content-Length` and read the rest from the transport yourself). In a response
@@ -59,7 +66,7 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
-impl Response {
+impl HttpResponse {
     /// A response with `status`, its usual reason phrase, no headers and no body.
     #[must_use]
     pub fn new(status: u16) -> Self {
@@ -412,13 +419,13 @@ fn header_slots(buf: &[u8], max_headers: usize) -> usize {
 }
 
 /// Parses a request head from `buf`.
-pub(crate) fn parse_request(buf: &[u8], max_headers: usize) -> Result<Parsed<Request>, HandshakeError> {
+pub(crate) fn parse_request(buf: &[u8], max_headers: usize) -> Result<Parsed<HttpRequest>, HandshakeError> {
     let mut headers = vec![httparse::EMPTY_HEADER; header_slots(buf, max_headers)];
     let mut req = httparse::Request::new(&mut headers);
     match req.parse(buf) {
         Ok(httparse::Status::Partial) => Ok(Parsed::Partial),
         Ok(httparse::Status::Complete(n)) => Ok(Parsed::Complete(
-            Request {
+            HttpRequest {
                 method: String::from(req.method.unwrap_or_default()),
                 path: String::from(req.path.unwrap_or_default()),
                 version: req.version.unwrap_or_default(),
@@ -432,14 +439,14 @@ pub(crate) fn parse_request(buf: &[u8], max_headers: usize) -> Result<Parsed<Req
 }
 
 /// Parses a response head from `buf`; the result's `version` is the minor HTTP version.
-pub(crate) fn parse_response(buf: &[u8], max_headers: usize) -> Result<Parsed<(Response, u8)>, HandshakeError> {
+pub(crate) fn parse_response(buf: &[u8], max_headers: usize) -> Result<Parsed<(HttpResponse, u8)>, HandshakeError> {
     let mut headers = vec![httparse::EMPTY_HEADER; header_slots(buf, max_headers)];
     let mut resp = httparse::Response::new(&mut headers);
     match resp.parse(buf) {
         Ok(httparse::Status::Partial) => Ok(Parsed::Partial),
         Ok(httparse::Status::Complete(n)) => Ok(Parsed::Complete(
             (
-                Response {
+                HttpResponse {
                     status: resp.code.unwrap_or_default(),
                     reason: String::from(resp.reason.unwrap_or_default()),
                     headers: own_headers(resp.headers),
@@ -473,26 +480,26 @@ mod tests {
     #[test]
     fn response_writing() {
         let mut out = Vec::new();
-        Response::new(204).with_header("X", "y").write(&mut out).unwrap();
+        HttpResponse::new(204).with_header("X", "y").write(&mut out).unwrap();
         assert_eq!(out, b"HTTP/1.1 204 No Content\r\nX: y\r\n\r\n");
         let mut out = Vec::new();
-        Response::new(299).with_header("Content-Length", "3").with_body("abc").write(&mut out).unwrap();
+        HttpResponse::new(299).with_header("Content-Length", "3").with_body("abc").write(&mut out).unwrap();
         assert_eq!(out, b"HTTP/1.1 299 \r\nContent-Length: 3\r\n\r\nabc");
         assert_eq!(
-            Response::new(99).write(&mut Vec::new()),
+            HttpResponse::new(99).write(&mut Vec::new()),
             Err(HandshakeError::InvalidInput("status code outside 100-999"))
         );
         assert_eq!(
-            Response::new(200).with_reason("OK\r\nX: y").write(&mut Vec::new()),
+            HttpResponse::new(200).with_reason("OK\r\nX: y").write(&mut Vec::new()),
             Err(HandshakeError::InvalidInput("reason phrase contains a control character"))
         );
         assert_eq!(
-            Response::new(200).with_header("X", "a\nb").write(&mut Vec::new()),
+            HttpResponse::new(200).with_header("X", "a\nb").write(&mut Vec::new()),
             Err(HandshakeError::InvalidInput("header value contains a control character"))
         );
         let mut small = [0u8; 10];
         let mut buf = SliceBuf::new(&mut small);
-        assert_eq!(Response::new(200).write(&mut buf), Err(HandshakeError::BufferTooSmall { required: 38 }));
+        assert_eq!(HttpResponse::new(200).write(&mut buf), Err(HandshakeError::BufferTooSmall { required: 38 }));
         assert!(buf.is_empty());
     }
 

@@ -1,4 +1,5 @@
-//! The opening handshake (RFC 6455 §4): HTTP/1.1 upgrade request and response, both roles.
+//! The opening handshake, both roles: the HTTP/1.1 upgrade (RFC 6455 §4), and the extended
+//! CONNECT of HTTP/2 (RFC 8441) and HTTP/3 (RFC 9220) in [`extended_connect`].
 //!
 //! Like the rest of the crate it does no I/O: readers are fed bytes and builders write into an
 //! [`OutBuf`](crate::OutBuf). Everything but [`accept_key`] needs the `alloc` feature.
@@ -7,6 +8,12 @@
 //! |---|---|---|---|
 //! | client | [`ClientRequest::write`] | [`ClientHandshake::feed`] → [`ClientStatus`] | [`Connection::from_negotiated`](crate::Connection::from_negotiated) |
 //! | server | [`UpgradeRequest::accept`] or [`UpgradeRequest::reject`] | [`ServerHandshake::feed`] → [`ServerStatus`] | [`Connection::from_negotiated`](crate::Connection::from_negotiated) |
+//!
+//! Both transports share the types of the negotiation: a client builds a [`ClientRequest`], a
+//! server sees an [`UpgradeRequest`] and answers with an [`Accept`], and both end with a
+//! [`Negotiated`]. Only the form of the request and the response differs, which
+//! [`extended_connect`] handles (header fields handed to an HTTP/2 or HTTP/3 stack instead of
+//! bytes).
 //!
 //! Both readers take input in pieces of any size (a head that has not ended is `NeedMore`,
 //! never an error), cap the head's size and its header lines, and parse it a bounded number of
@@ -56,13 +63,15 @@ mod client;
 #[cfg(feature = "alloc")]
 mod error;
 #[cfg(feature = "alloc")]
-mod extensions;
+pub mod extended_connect;
 #[cfg(feature = "alloc")]
-pub mod h2;
+mod extensions;
 #[cfg(feature = "alloc")]
 mod headers;
 #[cfg(feature = "alloc")]
 mod http;
+#[cfg(feature = "alloc")]
+mod negotiate;
 #[cfg(feature = "alloc")]
 mod server;
 #[cfg(feature = "alloc")]
@@ -78,15 +87,11 @@ pub use extensions::{ExtensionOffer, format_extensions, parse_extensions};
 #[cfg(feature = "alloc")]
 pub use headers::Headers;
 #[cfg(feature = "alloc")]
-pub use http::{Request, Response, reason_phrase};
+pub use http::{HttpRequest, HttpResponse, reason_phrase};
 #[cfg(feature = "alloc")]
-pub use server::{Accept, DEFAULT_MAX_REQUEST_SIZE, ServerHandshake, ServerStatus, UpgradeRequest};
-
+pub use negotiate::{Accept, Negotiated, RSV1, RSV2, RSV3};
 #[cfg(feature = "alloc")]
-use alloc::{string::String, vec::Vec};
-
-#[cfg(feature = "alloc")]
-use crate::{Config, Connection, KeySource, Role};
+pub use server::{DEFAULT_MAX_REQUEST_SIZE, ServerHandshake, ServerStatus, UpgradeRequest};
 
 /// The default limit on header lines in a request or response head: 64.
 pub const DEFAULT_MAX_HEADERS: usize = 64;
@@ -112,89 +117,3 @@ pub const MAX_EXTENSION_OFFERS: usize = 32;
 /// [`HandshakeError::InvalidExtensions`]`("too many extension parameters")` (status 400).
 #[cfg(feature = "alloc")]
 pub const MAX_EXTENSION_PARAMS: usize = 64;
-
-/// The reserved bit RSV1 in [`Negotiated::reserved_bits`] (used by permessage-deflate).
-#[cfg(feature = "alloc")]
-pub const RSV1: u8 = 0b100;
-/// The reserved bit RSV2 in [`Negotiated::reserved_bits`].
-#[cfg(feature = "alloc")]
-pub const RSV2: u8 = 0b010;
-/// The reserved bit RSV3 in [`Negotiated::reserved_bits`].
-#[cfg(feature = "alloc")]
-pub const RSV3: u8 = 0b001;
-
-/// What the opening handshake settled: our role, the subprotocol and the extensions in force.
-/// Made by [`ClientHandshake::feed`] and [`UpgradeRequest::accept`]; turned into a connection
-/// by [`Connection::from_negotiated`].
-#[cfg(feature = "alloc")]
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Negotiated {
-    /// Our role.
-    pub role: Role,
-    /// The subprotocol the server selected, if any.
-    pub protocol: Option<String>,
-    /// The extensions in force, in the order of the server's response, with the response's
-    /// parameters.
-    pub extensions: Vec<ExtensionOffer>,
-    /// The frame header's reserved bits that the extensions own ([`RSV1`], [`RSV2`],
-    /// [`RSV3`]); received frames may set these bits.
-    ///
-    /// permessage-deflate (feature `deflate`) sets [`RSV1`] when it is agreed. A frame with
-    /// any other reserved bit set fails the connection (close code 1002), as RFC 6455 §5.2
-    /// requires. A caller that implements another extension itself, on the payloads it is
-    /// handed, may set the bits that extension owns before calling
-    /// [`Connection::from_negotiated`]: the connection then lets received frames carry those
-    /// bits, and hands their payloads over untransformed.
-    pub reserved_bits: u8,
-    /// permessage-deflate, when it was negotiated through
-    /// [`ClientRequest::with_deflate`] or [`Accept::with_deflate`] (feature `deflate`).
-    #[cfg(feature = "deflate")]
-    pub deflate: Option<crate::deflate::PerMessageDeflate>,
-}
-
-#[cfg(feature = "alloc")]
-impl Negotiated {
-    /// Whether the extension `name` is in force (case-insensitive).
-    #[must_use]
-    pub fn has_extension(&self, name: &str) -> bool {
-        self.extensions.iter().any(|e| e.is(name))
-    }
-}
-
-#[cfg(feature = "alloc")]
-impl Connection {
-    /// The connection that follows a successful handshake: role from `negotiated`, reserved
-    /// bits owned by its extensions allowed. A client draws masking keys from the operating
-    /// system (feature `getrandom`); without that feature use
-    /// [`from_negotiated_with_key_source`](Self::from_negotiated_with_key_source).
-    ///
-    /// Pass the bytes after the handshake head (`leftover`) to
-    /// [`receive`](Self::receive) before anything read later.
-    #[must_use]
-    pub fn from_negotiated(negotiated: &Negotiated, config: Config) -> Self {
-        let mut connection = Self::new(negotiated.role, config);
-        connection.allow_reserved_bits(negotiated.reserved_bits);
-        connection.apply_extensions(negotiated)
-    }
-
-    /// As [`from_negotiated`](Self::from_negotiated), with client masking keys drawn from
-    /// `keys` (a server never uses them).
-    #[must_use]
-    pub fn from_negotiated_with_key_source(negotiated: &Negotiated, config: Config, keys: KeySource) -> Self {
-        let mut connection = Self::with_key_source(negotiated.role, config, keys);
-        connection.allow_reserved_bits(negotiated.reserved_bits);
-        connection.apply_extensions(negotiated)
-    }
-
-    /// Turns on the extensions the crate implements.
-    #[cfg_attr(not(feature = "deflate"), allow(clippy::unused_self))]
-    fn apply_extensions(self, negotiated: &Negotiated) -> Self {
-        #[cfg(feature = "deflate")]
-        if let Some(agreed) = negotiated.deflate {
-            return self.with_deflate(agreed);
-        }
-        let _ = negotiated;
-        self
-    }
-}

@@ -1,4 +1,5 @@
-//! The server side: the request reader, the upgrade request, and the accept or reject response.
+//! The server side: the HTTP/1.1 request reader, the upgrade request (shared with extended
+//! CONNECT), and the accept or reject response.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -6,14 +7,12 @@ use alloc::vec::Vec;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::extensions::{Caps, ExtensionOffer, format_extensions, parse_capped};
-use super::headers::{FieldNames, Headers, is_token, list_elements, single, trim_ows};
-use super::http::{HeadBuffer, Request, Response, parse_request, write_all};
-use super::{
-    AcceptKey, DEFAULT_MAX_HEADERS, HandshakeError, MAX_EXTENSION_OFFERS, MAX_EXTENSION_PARAMS, MAX_PROTOCOLS,
-    Negotiated, accept_key,
-};
-use crate::{OutBuf, Role};
+use super::extensions::ExtensionOffer;
+use super::headers::{Headers, check_extra, single, trim_ows};
+use super::http::{HeadBuffer, HttpRequest, HttpResponse, parse_request, write_all};
+use super::negotiate::{FieldNames, read_offer};
+use super::{Accept, DEFAULT_MAX_HEADERS, HandshakeError, Negotiated, accept_key};
+use crate::OutBuf;
 
 /// The default limit on the size of a request head read by [`ServerHandshake`]: 8 KiB.
 pub const DEFAULT_MAX_REQUEST_SIZE: usize = 8 * 1024;
@@ -49,8 +48,9 @@ const SERVER_MANAGED: [&str; 6] = [
 /// Limits: the head may be at most [`with_max_request_size`](Self::with_max_request_size)
 /// bytes (431), with at most [`with_max_headers`](Self::with_max_headers) header lines (431),
 /// after at most 8 empty lines (400, RFC 9112 §2.2); an upgrade request may offer at most
-/// [`MAX_PROTOCOLS`] subprotocols, [`MAX_EXTENSION_OFFERS`] extensions and
-/// [`MAX_EXTENSION_PARAMS`] extension parameters (400). The cost is linear in the bytes fed
+/// [`MAX_PROTOCOLS`](super::MAX_PROTOCOLS) subprotocols,
+/// [`MAX_EXTENSION_OFFERS`](super::MAX_EXTENSION_OFFERS) extensions and
+/// [`MAX_EXTENSION_PARAMS`](super::MAX_EXTENSION_PARAMS) extension parameters (400). The cost is linear in the bytes fed
 /// however they are cut: the head is parsed when the request line ends, and again only when an
 /// empty line ends (the head may be complete), a header line past the limit ends, or the size
 /// limit is reached. So a malformed request line is refused as soon as it ends, and any other
@@ -103,7 +103,7 @@ pub enum ServerStatus {
     /// A valid WebSocket upgrade request: accept or reject it.
     Upgrade(UpgradeRequest),
     /// A plain HTTP request (no WebSocket upgrade asked for), handed back to be served as HTTP.
-    Http(Request),
+    Http(HttpRequest),
 }
 
 impl ServerHandshake {
@@ -147,7 +147,7 @@ impl ServerHandshake {
 }
 
 /// Hands back a plain request, or checks an upgrade request.
-fn classify(request: Request) -> Result<ServerStatus, HandshakeError> {
+fn classify(request: HttpRequest) -> Result<ServerStatus, HandshakeError> {
     let h = &request.headers;
     let wants_websocket =
         h.has_token("Upgrade", "websocket") || h.contains("Sec-WebSocket-Key") || h.contains("Sec-WebSocket-Version");
@@ -176,53 +176,8 @@ fn classify(request: Request) -> Result<ServerStatus, HandshakeError> {
     let key = single(h, "Sec-WebSocket-Key")?.ok_or(HandshakeError::MissingHeader("Sec-WebSocket-Key"))?;
     let key = valid_key(trim_ows(key)).ok_or(HandshakeError::InvalidKey)?;
     let (protocols, extensions) = read_offer(h, &FieldNames::HTTP1)?;
-    Ok(ServerStatus::Upgrade(UpgradeRequest { accept: accept_key(&key), key, protocols, extensions, request }))
-}
-
-/// Checks the WebSocket fields of a client's request (over HTTP/1.1 or extended CONNECT): one
-/// `Sec-WebSocket-Version: 13`, at most one `Origin`, well-formed subprotocol and extension
-/// lists of at most [`MAX_PROTOCOLS`] subprotocols, [`MAX_EXTENSION_OFFERS`] extensions and
-/// [`MAX_EXTENSION_PARAMS`] parameters. Returns the subprotocols and the extensions offered;
-/// `names` spell the fields as the transport does, in errors.
-pub(crate) fn read_offer(
-    h: &Headers,
-    names: &FieldNames,
-) -> Result<(Vec<String>, Vec<ExtensionOffer>), HandshakeError> {
-    let version = single(h, names.version)?.ok_or(HandshakeError::UnsupportedVersion)?;
-    if trim_ows(version) != b"13" {
-        return Err(HandshakeError::UnsupportedVersion);
-    }
-    single(h, names.origin)?;
-    let mut protocols = Vec::new();
-    let mut too_many = false;
-    for line in h.get_all(names.protocol) {
-        let mut found = false;
-        for p in list_elements(line) {
-            // Tokens are ASCII.
-            let p = core::str::from_utf8(p).ok().filter(|p| is_token(p.as_bytes()));
-            let p = p.ok_or(HandshakeError::InvalidProtocols)?;
-            found = true;
-            // Past the cap the list is still checked, but nothing more is held.
-            if protocols.len() < MAX_PROTOCOLS {
-                protocols.push(String::from(p));
-            } else {
-                too_many = true;
-            }
-        }
-        if !found {
-            return Err(HandshakeError::InvalidProtocols);
-        }
-    }
-    if too_many {
-        return Err(HandshakeError::TooManyProtocols { limit: MAX_PROTOCOLS });
-    }
-    let caps = Caps {
-        offers: MAX_EXTENSION_OFFERS,
-        params: MAX_EXTENSION_PARAMS,
-        too_many_offers: HandshakeError::InvalidExtensions("too many extension offers"),
-    };
-    let extensions = parse_capped(h.get_all(names.extensions), caps)?;
-    Ok((protocols, extensions))
+    let HttpRequest { path, headers, leftover, .. } = request;
+    Ok(ServerStatus::Upgrade(UpgradeRequest { path, headers, leftover, key: Some(key), protocols, extensions }))
 }
 
 /// The key if it is base64 of exactly 16 bytes (24 characters, canonical padding).
@@ -232,73 +187,73 @@ fn valid_key(key: &[u8]) -> Option<[u8; 24]> {
     matches!(STANDARD.decode_slice(key, &mut decoded), Ok(16)).then_some(key)
 }
 
-/// A valid WebSocket upgrade request, handed to the caller to accept or reject.
+/// A valid request to open a WebSocket, handed to the caller to accept or reject: an HTTP/1.1
+/// upgrade request read by [`ServerHandshake`], or an extended CONNECT request (HTTP/2, HTTP/3)
+/// read by [`extended_connect::parse_request`](super::extended_connect::parse_request).
 ///
 /// Inspect what matters to you ([`path`](Self::path), [`origin`](Self::origin), cookies and any
 /// other header through [`headers`](Self::headers), [`protocols`](Self::protocols),
-/// [`extensions`](Self::extensions)), then write the answer with [`accept`](Self::accept) or
-/// [`reject`](Self::reject).
+/// [`extensions`](Self::extensions)); the same code serves both transports. Then answer: over
+/// HTTP/1.1 with [`accept`](Self::accept) or [`reject`](Self::reject), over extended CONNECT
+/// with [`extended_connect::accept`](super::extended_connect::accept) or any other response
+/// through the HTTP/2 or HTTP/3 stack. Either way the choice is an [`Accept`] and the outcome a
+/// [`Negotiated`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UpgradeRequest {
-    request: Request,
-    key: [u8; 24],
-    accept: AcceptKey,
-    protocols: Vec<String>,
-    extensions: Vec<ExtensionOffer>,
+    pub(crate) path: String,
+    pub(crate) headers: Headers,
+    pub(crate) leftover: usize,
+    /// `Sec-WebSocket-Key`: HTTP/1.1 only.
+    pub(crate) key: Option<[u8; 24]>,
+    pub(crate) protocols: Vec<String>,
+    pub(crate) extensions: Vec<ExtensionOffer>,
 }
 
 impl UpgradeRequest {
-    /// The whole request head.
-    #[must_use]
-    pub fn request(&self) -> &Request {
-        &self.request
-    }
-
-    /// The request target: path and query, such as `/chat?room=1`.
+    /// The request target: path and query, such as `/chat?room=1` (the `:path` over extended
+    /// CONNECT).
     #[must_use]
     pub fn path(&self) -> &str {
-        &self.request.path
+        &self.path
     }
 
-    /// Every header line.
+    /// Every header line as received. Over extended CONNECT: every field, the pseudo-header
+    /// fields first (`:method CONNECT`, `:protocol websocket`, `:scheme` in lowercase, `:path`,
+    /// `:authority`).
     #[must_use]
     pub fn headers(&self) -> &Headers {
-        &self.request.headers
+        &self.headers
     }
 
-    /// The `Host` header value, if it is UTF-8.
+    /// The host the request is for, if it is UTF-8: the `Host` header value, or over extended
+    /// CONNECT the `:authority`.
     #[must_use]
     pub fn host(&self) -> Option<&str> {
-        self.request.headers.get_str("Host")
+        self.headers.get_str(":authority").or_else(|| self.headers.get_str("Host"))
     }
 
     /// The `Origin` header value (sent by browsers), if present and UTF-8.
     #[must_use]
     pub fn origin(&self) -> Option<&str> {
-        self.request.headers.get_str("Origin")
+        self.headers.get_str("Origin")
     }
 
-    /// The `Sec-WebSocket-Key` sent.
+    /// The `Sec-WebSocket-Key` sent; `None` over extended CONNECT, which has no key.
     #[must_use]
-    pub fn key(&self) -> &str {
-        core::str::from_utf8(&self.key).unwrap_or_default()
-    }
-
-    /// The `Sec-WebSocket-Accept` value the 101 response carries.
-    #[must_use]
-    pub fn accept_key(&self) -> AcceptKey {
-        self.accept
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_ref().and_then(|k| core::str::from_utf8(k).ok())
     }
 
     /// The subprotocols offered, in the client's order of preference (at most
-    /// [`MAX_PROTOCOLS`]).
+    /// [`MAX_PROTOCOLS`](super::MAX_PROTOCOLS)).
     #[must_use]
     pub fn protocols(&self) -> &[String] {
         &self.protocols
     }
 
     /// The extensions offered, in order (one extension may be offered several times; at most
-    /// [`MAX_EXTENSION_OFFERS`], with at most [`MAX_EXTENSION_PARAMS`] parameters in all).
+    /// [`MAX_EXTENSION_OFFERS`](super::MAX_EXTENSION_OFFERS), with at most
+    /// [`MAX_EXTENSION_PARAMS`](super::MAX_EXTENSION_PARAMS) parameters in all).
     #[must_use]
     pub fn extensions(&self) -> &[ExtensionOffer] {
         &self.extensions
@@ -307,10 +262,10 @@ impl UpgradeRequest {
     /// Offset into the input of the [`ServerHandshake::feed`] call that completed the request,
     /// where the bytes after the head start. A client may send frames right after its request;
     /// after accepting, pass these bytes to [`Connection::receive`](crate::Connection::receive)
-    /// before anything read later.
+    /// before anything read later. Always 0 over extended CONNECT.
     #[must_use]
     pub fn leftover(&self) -> usize {
-        self.request.leftover
+        self.leftover
     }
 
     /// The first offered subprotocol, in the client's order of preference, that is in
@@ -320,29 +275,30 @@ impl UpgradeRequest {
         self.protocols.iter().map(String::as_str).find(|p| supported.contains(p))
     }
 
-    /// Accepts the upgrade: writes the 101 response (with `Sec-WebSocket-Accept`, the chosen
-    /// subprotocol, the accepted extensions and the extra headers of `accept`) into `out`, and
-    /// returns what was negotiated for
+    /// Accepts an HTTP/1.1 upgrade: writes the 101 response (with `Sec-WebSocket-Accept`, the
+    /// chosen subprotocol, the accepted extensions and the extra headers of `accept`) into
+    /// `out`, and returns what was negotiated for
     /// [`Connection::from_negotiated`](crate::Connection::from_negotiated).
     ///
     /// # Errors
     /// [`HandshakeError::InvalidInput`] when the subprotocol or an extension was not offered, an
-    /// extension is accepted twice, or an extra header is invalid or set by this method;
+    /// extension is accepted twice, an extra header is invalid or set by this method, or the
+    /// request came over extended CONNECT (accept it with
+    /// [`extended_connect::accept`](super::extended_connect::accept));
     /// [`HandshakeError::BufferTooSmall`] when a fixed buffer cannot hold the response. Nothing
     /// is written on error, and the request can be accepted or rejected again.
     pub fn accept(&self, accept: &Accept, out: &mut impl OutBuf) -> Result<Negotiated, HandshakeError> {
+        let key = self.http1_key()?;
         let mut first = Headers::new()
             .with("Upgrade", "websocket")
             .with("Connection", "Upgrade")
-            .with("Sec-WebSocket-Accept", self.accept.as_str());
+            .with("Sec-WebSocket-Accept", accept_key(key).as_str());
         let negotiated = accept.negotiate(&self.protocols, &self.extensions, &FieldNames::HTTP1, &mut first)?;
-        if accept.headers.iter().any(|(n, _)| SERVER_MANAGED.iter().any(|m| m.eq_ignore_ascii_case(n))) {
-            return Err(HandshakeError::InvalidInput("header is managed by the handshake"));
-        }
-        let response = Response {
+        check_extra(accept.headers(), &SERVER_MANAGED)?;
+        let response = HttpResponse {
             status: 101,
             reason: String::from("Switching Protocols"),
-            headers: accept.headers.clone(),
+            headers: accept.headers().clone(),
             body: Vec::new(),
         };
         let mut buf = Vec::with_capacity(256);
@@ -351,147 +307,28 @@ impl UpgradeRequest {
         Ok(negotiated)
     }
 
-    /// Rejects the upgrade: writes `response` (any final status, such as 401, 403 or 404, with
-    /// its headers and body) into `out`. Close the transport after writing it, or keep reading
-    /// HTTP requests with the [`ServerHandshake`].
+    /// Rejects an HTTP/1.1 upgrade: writes `response` (any final status, such as 401, 403 or
+    /// 404, with its headers and body) into `out`. Close the transport after writing it, or
+    /// keep reading HTTP requests with the [`ServerHandshake`]. (Over extended CONNECT, send
+    /// any other response through the HTTP/2 or HTTP/3 stack.)
     ///
     /// # Errors
     /// [`HandshakeError::InvalidInput`] for a status below 200 (use [`accept`](Self::accept) to
-    /// switch protocols) or a response that cannot be written;
-    /// [`HandshakeError::BufferTooSmall`] when a fixed buffer cannot hold it.
-    pub fn reject(&self, response: &Response, out: &mut impl OutBuf) -> Result<(), HandshakeError> {
+    /// upgrade), a response that cannot be written, or a request that came over extended
+    /// CONNECT; [`HandshakeError::BufferTooSmall`] when a fixed buffer cannot hold it.
+    pub fn reject(&self, response: &HttpResponse, out: &mut impl OutBuf) -> Result<(), HandshakeError> {
+        self.http1_key()?;
         if response.status < 200 {
             return Err(HandshakeError::InvalidInput("a rejection needs a final status (200-999)"));
         }
         response.write(out)
     }
-}
 
-/// How a server accepts an upgrade: the chosen subprotocol, the accepted extensions (with the
-/// parameters of the response) and extra response headers (such as `Set-Cookie`).
-///
-/// ```
-/// use wsproto::handshake::{Accept, ExtensionOffer};
-/// let accept = Accept::new()
-///     .with_protocol("chat")
-///     .with_extension(ExtensionOffer::new("x-custom").with_param("level", "2"))
-///     .with_header("Set-Cookie", "session=1");
-/// # let _ = accept;
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Accept {
-    protocol: Option<String>,
-    extensions: Vec<ExtensionOffer>,
-    headers: Headers,
-    #[cfg(feature = "deflate")]
-    deflate: Option<crate::deflate::DeflateConfig>,
-}
-
-impl Accept {
-    /// Accept with no subprotocol, no extension and no extra header.
-    #[must_use]
-    pub const fn new() -> Self {
-        Self {
-            protocol: None,
-            extensions: Vec::new(),
-            headers: Headers::new(),
-            #[cfg(feature = "deflate")]
-            deflate: None,
-        }
-    }
-
-    /// Accepts permessage-deflate (RFC 7692, feature `deflate`) if the client offered it in a
-    /// form `config` can agree to: the first acceptable offer wins, invalid offers are
-    /// declined, and without an acceptable offer the connection simply runs uncompressed.
-    /// [`Negotiated::deflate`](super::Negotiated::deflate) says what was agreed.
-    #[cfg(feature = "deflate")]
-    #[must_use]
-    pub fn with_deflate(mut self, config: crate::deflate::DeflateConfig) -> Self {
-        self.deflate = Some(config);
-        self
-    }
-
-    /// Selects a subprotocol (it must be one the client offered).
-    #[must_use]
-    pub fn with_protocol(mut self, protocol: impl Into<String>) -> Self {
-        self.protocol = Some(protocol.into());
-        self
-    }
-
-    /// Accepts an extension (one the client offered), with the response's parameters.
-    #[must_use]
-    pub fn with_extension(mut self, extension: ExtensionOffer) -> Self {
-        self.extensions.push(extension);
-        self
-    }
-
-    /// Adds an extra header line to the 101 response.
-    #[must_use]
-    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) -> Self {
-        self.headers.push(name, value);
-        self
-    }
-
-    /// The extra header lines, unchecked.
-    pub(crate) fn headers(&self) -> &Headers {
-        &self.headers
-    }
-
-    /// Settles what this accepts of a client's offer (over HTTP/1.1 or extended CONNECT): the
-    /// subprotocol and each extension must have been offered, no extension is accepted twice,
-    /// and permessage-deflate is agreed when `with_deflate` was given and an offer fits.
-    /// Appends the response's subprotocol and extension fields to `fields`, spelled as `names`
-    /// says.
-    ///
-    /// # Errors
-    /// [`HandshakeError::InvalidInput`] for a choice that was not offered, an extension
-    /// accepted twice or one that cannot be written.
-    pub(crate) fn negotiate(
-        &self,
-        protocols: &[String],
-        offered: &[ExtensionOffer],
-        names: &FieldNames,
-        fields: &mut Headers,
-    ) -> Result<Negotiated, HandshakeError> {
-        if let Some(p) = &self.protocol {
-            if !protocols.contains(p) {
-                return Err(HandshakeError::InvalidInput("subprotocol was not offered"));
-            }
-            fields.push(names.protocol, p.as_str());
-        }
-        #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
-        let mut extensions = self.extensions.clone();
-        #[cfg(feature = "deflate")]
-        let mut deflate = None;
-        #[cfg(feature = "deflate")]
-        if let Some(config) = &self.deflate {
-            if let Some((response, agreed)) = config.negotiate(offered) {
-                extensions.push(response);
-                deflate = Some(agreed);
-            }
-        }
-        for (i, ext) in extensions.iter().enumerate() {
-            if !offered.iter().any(|o| o.is(&ext.name)) {
-                return Err(HandshakeError::InvalidInput("extension was not offered"));
-            }
-            if extensions.iter().take(i).any(|e| e.is(&ext.name)) {
-                return Err(HandshakeError::InvalidInput("extension accepted twice"));
-            }
-        }
-        if !extensions.is_empty() {
-            fields.push(names.extensions, format_extensions(&extensions)?);
-        }
-        Ok(Negotiated {
-            role: Role::Server,
-            protocol: self.protocol.clone(),
-            #[cfg(feature = "deflate")]
-            reserved_bits: if deflate.is_some() { super::RSV1 } else { 0 },
-            #[cfg(not(feature = "deflate"))]
-            reserved_bits: 0,
-            extensions,
-            #[cfg(feature = "deflate")]
-            deflate,
-        })
+    /// The key of an HTTP/1.1 request; an extended CONNECT request is answered otherwise.
+    fn http1_key(&self) -> Result<&[u8; 24], HandshakeError> {
+        self.key.as_ref().ok_or(HandshakeError::InvalidInput(
+            "an extended CONNECT request is answered through the HTTP/2 or HTTP/3 stack",
+        ))
     }
 }
 
@@ -521,14 +358,12 @@ mod tests {
         assert_eq!(u.path(), "/chat?x=1");
         assert_eq!(u.host(), Some("example.com"));
         assert_eq!(u.origin(), Some("http://a"));
-        assert_eq!(u.key(), "dGhlIHNhbXBsZSBub25jZQ==");
-        assert_eq!(u.accept_key().as_str(), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        assert_eq!(u.key(), Some("dGhlIHNhbXBsZSBub25jZQ=="));
         assert_eq!(u.protocols(), ["a", "b", "c"]);
         assert_eq!(u.extensions().len(), 2);
         assert_eq!(u.select_protocol(&["c", "b"]), Some("b"));
         assert_eq!(u.select_protocol(&["z"]), None);
         assert_eq!(u.leftover(), GOOD.len() + extra.len() + 2);
-        assert_eq!(u.request().method, "GET");
         assert_eq!(u.headers().count("sec-websocket-protocol"), 2);
     }
 
@@ -631,7 +466,7 @@ mod tests {
             .with_extension(ExtensionOffer::new("y").with_flag("q"))
             .with_header("Set-Cookie", "s=1");
         let n = u.accept(&accept, &mut out).unwrap();
-        assert_eq!(n.role, Role::Server);
+        assert_eq!(n.role, crate::Role::Server);
         assert_eq!(n.protocol.as_deref(), Some("b"));
         assert_eq!(n.extensions, [ExtensionOffer::new("y").with_flag("q")]);
         assert_eq!(
@@ -673,10 +508,10 @@ mod tests {
     fn reject_writes_the_response() {
         let u = upgrade("");
         let mut out = Vec::new();
-        u.reject(&Response::new(403).with_body("no"), &mut out).unwrap();
+        u.reject(&HttpResponse::new(403).with_body("no"), &mut out).unwrap();
         assert_eq!(out, b"HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno");
         assert_eq!(
-            u.reject(&Response::new(101), &mut Vec::new()),
+            u.reject(&HttpResponse::new(101), &mut Vec::new()),
             Err(HandshakeError::InvalidInput("a rejection needs a final status (200-999)"))
         );
     }
