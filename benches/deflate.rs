@@ -91,7 +91,7 @@ fn agreed() -> PerMessageDeflate {
 /// What a client sends for all the messages of `case`, one after another.
 fn client_wire(case: &Case) -> Vec<u8> {
     let mut client =
-        Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(1)).with_deflate(agreed());
+        Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(1)).with_deflate(agreed());
     let mut wire = Vec::new();
     for m in &case.messages {
         client.send(case.kind, m, &mut wire).unwrap();

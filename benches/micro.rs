@@ -77,7 +77,7 @@ fn utf8(c: &mut Criterion) {
 
 /// Masked frames as a client sends them.
 fn client_stream(count: usize, payload: &[u8], text: bool) -> Vec<u8> {
-    let mut client = Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(9));
+    let mut client = Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(9));
     let mut wire = Vec::new();
     for _ in 0..count {
         if text {
@@ -131,7 +131,7 @@ fn encode(c: &mut Criterion) {
     let mut g = c.benchmark_group("encode");
     let payload = vec![7u8; 1024];
     for role in [Role::Client, Role::Server] {
-        let mut conn = Connection::with_key_source(role, Config::new(), KeySource::seeded(5));
+        let mut conn = Connection::new(role, Config::new()).with_key_source(KeySource::seeded(5));
         let mut out = Vec::with_capacity(1100 * 10_000);
         g.throughput(Throughput::Elements(10_000));
         g.bench_function(format!("{role:?}_1KiB"), |b| {

@@ -6,8 +6,9 @@
 //! ```
 
 use wsproto::adapters::WsError;
-use wsproto::adapters::blocking::connect;
-use wsproto::{Message, MessageKind};
+use wsproto::adapters::blocking::{WebSocket, connect, connect_with};
+use wsproto::handshake::{ClientRequest, Negotiated};
+use wsproto::{Config, Message, MessageKind};
 
 const AGENT: &str = "wsproto";
 
@@ -36,8 +37,16 @@ fn case_count(base: &str) -> Result<u32, WsError> {
     Ok(count)
 }
 
+/// Connects offering permessage-deflate (when built with it), as the compression cases need.
+fn connect_for_case(url: &str) -> Result<(WebSocket<std::net::TcpStream>, Negotiated), WsError> {
+    let request = ClientRequest::new(url)?;
+    #[cfg(feature = "deflate")]
+    let request = request.with_deflate(wsproto::deflate::DeflateConfig::new());
+    connect_with(request, Config::new())
+}
+
 fn run_case(url: &str) -> Result<(), WsError> {
-    let (mut ws, _) = connect(url)?;
+    let (mut ws, _) = connect_for_case(url)?;
     let mut reply = Vec::new();
     loop {
         let kind = match ws.recv() {

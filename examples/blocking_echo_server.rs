@@ -8,7 +8,8 @@ use std::net::{TcpListener, TcpStream};
 use std::thread;
 
 use wsproto::adapters::WsError;
-use wsproto::adapters::blocking::accept;
+use wsproto::adapters::blocking::accept_with;
+use wsproto::handshake::Accept;
 use wsproto::{Config, Message, MessageKind};
 
 fn main() -> std::io::Result<()> {
@@ -30,7 +31,8 @@ fn main() -> std::io::Result<()> {
 
 fn serve(stream: TcpStream) -> Result<(), WsError> {
     stream.set_nodelay(true)?;
-    let mut ws = accept(stream, Config::new())?;
+    // Accept permessage-deflate when the client offers it (and the example has the feature).
+    let (mut ws, _) = accept_with(stream, Config::new(), |_| Ok(accept_offer()))?;
     let mut reply = Vec::new();
     loop {
         // The message borrows the socket's read buffer: copy it out before replying.
@@ -49,4 +51,13 @@ fn serve(stream: TcpStream) -> Result<(), WsError> {
         };
         ws.send(kind, &reply)?;
     }
+}
+
+/// What the server agrees to: no subprotocol, and permessage-deflate with the configuration
+/// that keeps the least memory per connection when the example is built with `deflate`.
+fn accept_offer() -> Accept {
+    #[cfg(feature = "deflate")]
+    return Accept::new().with_deflate(wsproto::deflate::DeflateConfig::low_memory());
+    #[cfg(not(feature = "deflate"))]
+    Accept::new()
 }

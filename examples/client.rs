@@ -7,14 +7,19 @@
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use wsproto::adapters::WsError;
-use wsproto::adapters::tokio::connect;
-use wsproto::{CloseCode, Message};
+use wsproto::adapters::tokio::connect_with;
+use wsproto::handshake::ClientRequest;
+use wsproto::{CloseCode, Config, Message};
 
 #[tokio::main]
 async fn main() -> Result<(), WsError> {
     let url = std::env::args().nth(1).unwrap_or_else(|| "ws://127.0.0.1:9002/".to_owned());
-    let (ws, negotiated) = connect(&url).await?;
-    eprintln!("connected to {url} (subprotocol {:?})", negotiated.protocol);
+    let request = ClientRequest::new(&url)?;
+    // Offer permessage-deflate when the example is built with it.
+    #[cfg(feature = "deflate")]
+    let request = request.with_deflate(wsproto::deflate::DeflateConfig::new());
+    let (ws, negotiated) = connect_with(request, Config::new()).await?;
+    eprintln!("connected to {url} (subprotocol {:?}, extensions {:?})", negotiated.protocol, negotiated.extensions);
     let (mut rx, tx) = ws.split();
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = true;

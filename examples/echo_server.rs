@@ -7,7 +7,8 @@
 
 use tokio::net::{TcpListener, TcpStream};
 use wsproto::adapters::WsError;
-use wsproto::adapters::tokio::accept;
+use wsproto::adapters::tokio::accept_with;
+use wsproto::handshake::Accept;
 use wsproto::{Config, Message};
 
 #[tokio::main]
@@ -29,7 +30,8 @@ async fn main() -> std::io::Result<()> {
 async fn serve(stream: TcpStream) -> Result<(), WsError> {
     stream.set_nodelay(true)?;
     let peer = stream.peer_addr()?;
-    let mut ws = accept(stream, Config::new()).await?;
+    // Accept permessage-deflate when the client offers it (and the example has the feature).
+    let (mut ws, _) = accept_with(stream, Config::new(), |_| Ok(accept_offer())).await?;
     println!("{peer}: connected");
     loop {
         // The reply is sent while the message is still borrowed from the read buffer: no copy,
@@ -42,4 +44,13 @@ async fn serve(stream: TcpStream) -> Result<(), WsError> {
             _ => {}
         }
     }
+}
+
+/// What the server agrees to: no subprotocol, and permessage-deflate with the configuration
+/// that keeps the least memory per connection when the example is built with `deflate`.
+fn accept_offer() -> Accept {
+    #[cfg(feature = "deflate")]
+    return Accept::new().with_deflate(wsproto::deflate::DeflateConfig::low_memory());
+    #[cfg(not(feature = "deflate"))]
+    Accept::new()
 }

@@ -56,18 +56,10 @@ struct WsStream {
 
 impl WsStream {
     fn new(who: &'static str, negotiated: &Negotiated, send: SendStream<Bytes>, recv: RecvStream) -> Self {
-        let ws = Connection::from_negotiated(negotiated, Config::new());
-        Self {
-            who,
-            ws,
-            send,
-            recv,
-            input: Vec::new(),
-            pos: 0,
-            scratch: vec![0; 64 * 1024],
-            message: Vec::new(),
-            ended: false,
-        }
+        let ws = Connection::new(negotiated.role, Config::new()).with_negotiated(negotiated);
+        // Inflated data (permessage-deflate) goes into `scratch`; without it none is needed.
+        let scratch = vec![0; if ws.needs_scratch() { 64 * 1024 } else { 0 }];
+        Self { who, ws, send, recv, input: Vec::new(), pos: 0, scratch, message: Vec::new(), ended: false }
     }
 
     /// Sends bytes as DATA frames, no faster than the peer's flow-control window allows.

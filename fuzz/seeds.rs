@@ -70,7 +70,7 @@ fn written(conn: &mut Connection, f: impl FnOnce(&mut Connection, &mut Vec<u8>))
 }
 
 fn frame_decode() -> Seeds {
-    let mut client = Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(1));
+    let mut client = Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(1));
     let mut server = Connection::new(Role::Server, Config::new());
     // Server input: what a client writes (masked).
     let mut chat = written(&mut client, |c, o| {
@@ -104,7 +104,7 @@ fn frame_decode() -> Seeds {
     compressed.extend_from_slice(&[0xc1, 0x01, 0x00]);
     // A server with deflate reading a compressed message from our own client.
     let mut deflating =
-        Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(2)).with_deflate(deflate());
+        Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(2)).with_deflate(deflate());
     let mut compressed_in = written(&mut deflating, |c, o| {
         c.send_text(&"compressible text ".repeat(20), o).unwrap();
         c.send_text("é€😀", o).unwrap();

@@ -39,7 +39,7 @@ pub enum Message<'a> {
 ///
 /// ```
 /// use wsproto::{Config, Connection, KeySource, Message, MessageAssembler, MessageKind, Role};
-/// let mut client = Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(3));
+/// let mut client = Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(3));
 /// let mut server = Connection::new(Role::Server, Config::new());
 /// let mut wire = Vec::new();
 /// client.send_fragment(MessageKind::Text, b"Hello, ", false, &mut wire).unwrap();

@@ -1,14 +1,39 @@
 //! Output buffers that frames are written into.
 
+/// A fixed output buffer (a [`SliceBuf`]) cannot hold a write; nothing was written.
+///
+/// The one "buffer too small" error of the crate, carried by all three paths that write: an
+/// [`OutBuf`] refuses with [`Full::TooSmall`], the connection reports
+/// [`Error::BufferTooSmall`](crate::Error::BufferTooSmall), the handshake (feature `alloc`)
+/// [`HandshakeError::BufferTooSmall`](crate::handshake::HandshakeError::BufferTooSmall).
+///
+/// ```
+/// use wsproto::{BufferTooSmall, Config, Connection, Error, Role, SliceBuf};
+/// let mut server = Connection::new(Role::Server, Config::new());
+/// let mut storage = [0u8; 4];
+/// let err = server.send_binary(b"hello", &mut SliceBuf::new(&mut storage));
+/// assert_eq!(err, Err(Error::BufferTooSmall(BufferTooSmall { required: 7 })));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BufferTooSmall {
+    /// How many bytes of free space the write needs.
+    pub required: usize,
+}
+
+impl core::fmt::Display for BufferTooSmall {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "output buffer too small: {} bytes needed", self.required)
+    }
+}
+
+impl core::error::Error for BufferTooSmall {}
+
 /// Why an [`OutBuf`] cannot take a write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Full {
-    /// A fixed buffer is too small: the write needs `required` bytes of free space.
-    TooSmall {
-        /// Free space the write needs.
-        required: usize,
-    },
+    /// A fixed buffer is too small for the write.
+    TooSmall(BufferTooSmall),
     /// A [`WriteQueue`] refuses the write until it drains: data frames until the queue is
     /// down to its low-water mark, control frames until they fit under its high-water mark.
     Backpressure,
@@ -17,7 +42,7 @@ pub enum Full {
 impl From<Full> for crate::Error {
     fn from(full: Full) -> Self {
         match full {
-            Full::TooSmall { required } => Self::BufferTooSmall { required },
+            Full::TooSmall(too_small) => Self::BufferTooSmall(too_small),
             Full::Backpressure => Self::Backpressure,
         }
     }
@@ -200,7 +225,11 @@ impl<'a> SliceBuf<'a> {
 
 impl OutBuf for SliceBuf<'_> {
     fn reserve(&mut self, additional: usize) -> Result<(), Full> {
-        if additional <= self.remaining() { Ok(()) } else { Err(Full::TooSmall { required: additional }) }
+        if additional <= self.remaining() {
+            Ok(())
+        } else {
+            Err(Full::TooSmall(BufferTooSmall { required: additional }))
+        }
     }
 
     fn append(&mut self, bytes: &[u8]) -> &mut [u8] {

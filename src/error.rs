@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use crate::CloseCode;
+use crate::{BufferTooSmall, CloseCode};
 
 /// Who caused an error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -98,15 +98,22 @@ pub enum Misuse {
     /// A fragment continued a message of another kind, or a whole message was sent while a
     /// fragmented one was still open.
     MessageInProgress,
-    /// The text of a fragmented text message was not valid UTF-8 when the message ended.
+    /// Text given as bytes ([`Connection::send`](crate::Connection::send),
+    /// [`send_fragment`](crate::Connection::send_fragment),
+    /// [`encode_frame_head`](crate::Connection::encode_frame_head)) is not UTF-8: it holds a
+    /// byte sequence that no UTF-8 text can hold (found in the piece that brings it, even
+    /// when the message goes on), or the message ends in the middle of a character. Nothing
+    /// was sent.
     InvalidUtf8,
     /// Data was given with `Role::Client` but no masking key source exists.
     NoKeySource,
     /// A client called a method for unmasked frames; clients mask every frame
     /// ([`Connection::encode_frame_head`](crate::Connection::encode_frame_head) masks in place).
     MaskRequired,
-    /// permessage-deflate is in force: use [`Connection::receive_into`](crate::Connection::receive_into)
-    /// with a scratch buffer for inflated data.
+    /// Input was given without a scratch buffer to a connection that
+    /// [`needs_scratch`](crate::Connection::needs_scratch) (permessage-deflate in force): give it
+    /// input through [`Connection::receive_into`](crate::Connection::receive_into) with a
+    /// non-empty scratch buffer for inflated data. Nothing was consumed.
     ScratchRequired,
 }
 
@@ -153,11 +160,8 @@ pub enum Error {
     /// a close handshake that did not finish in time, and in the I/O adapters an opening
     /// handshake that did not finish in time or a write that made no progress.
     Timeout(crate::Timer),
-    /// The output buffer cannot hold what must be written; nothing was written.
-    BufferTooSmall {
-        /// How many bytes of free space the call needs.
-        required: usize,
-    },
+    /// A fixed output buffer cannot hold what must be written; nothing was written.
+    BufferTooSmall(BufferTooSmall),
     /// The caller asked for something the protocol or the current state does not allow.
     Misuse(Misuse),
     /// A [`WriteQueue`](crate::WriteQueue) is over its high-water mark: write out and
@@ -173,7 +177,7 @@ impl Error {
             Self::Protocol(_) | Self::InvalidUtf8 { .. } | Self::LimitExceeded(_) => Fault::Peer,
             Self::UnexpectedEof => Fault::Transport,
             Self::Timeout(_) => Fault::Timeout,
-            Self::BufferTooSmall { .. } | Self::Misuse(_) | Self::Backpressure => Fault::Caller,
+            Self::BufferTooSmall(_) | Self::Misuse(_) | Self::Backpressure => Fault::Caller,
         }
     }
 
@@ -198,11 +202,9 @@ impl Error {
             Self::Protocol(_) => Some(CloseCode::PROTOCOL_ERROR),
             Self::LimitExceeded(_) => Some(CloseCode::MESSAGE_TOO_BIG),
             Self::Timeout(crate::Timer::Idle) => Some(CloseCode::GOING_AWAY),
-            Self::UnexpectedEof
-            | Self::Timeout(_)
-            | Self::BufferTooSmall { .. }
-            | Self::Misuse(_)
-            | Self::Backpressure => None,
+            Self::UnexpectedEof | Self::Timeout(_) | Self::BufferTooSmall(_) | Self::Misuse(_) | Self::Backpressure => {
+                None
+            }
         }
     }
 }
@@ -215,7 +217,7 @@ impl fmt::Display for Error {
             Self::LimitExceeded(l) => write!(f, "peer exceeded limit {l:?}"),
             Self::UnexpectedEof => f.write_str("transport closed before the close handshake finished"),
             Self::Timeout(t) => write!(f, "deadline passed: {t:?}"),
-            Self::BufferTooSmall { required } => write!(f, "output buffer too small: {required} bytes needed"),
+            Self::BufferTooSmall(too_small) => fmt::Display::fmt(too_small, f),
             Self::Misuse(m) => write!(f, "API misuse: {m}"),
             Self::Backpressure => f.write_str("output queue over its high-water mark"),
         }
@@ -227,6 +229,12 @@ impl core::error::Error for Error {}
 impl From<ProtocolViolation> for Error {
     fn from(v: ProtocolViolation) -> Self {
         Self::Protocol(v)
+    }
+}
+
+impl From<BufferTooSmall> for Error {
+    fn from(too_small: BufferTooSmall) -> Self {
+        Self::BufferTooSmall(too_small)
     }
 }
 

@@ -17,6 +17,7 @@ mod buf;
 mod close;
 mod config;
 mod connection;
+mod control;
 #[cfg(feature = "deflate")]
 pub mod deflate;
 mod error;
@@ -32,10 +33,11 @@ pub mod utf8;
 pub use assemble::{Message, MessageAssembler};
 #[cfg(feature = "alloc")]
 pub use buf::WriteQueue;
-pub use buf::{Full, OutBuf, SliceBuf};
-pub use close::{CloseCode, CloseFrame, ControlPayload, MAX_CONTROL_PAYLOAD};
+pub use buf::{BufferTooSmall, Full, OutBuf, SliceBuf};
+pub use close::{CloseCode, CloseFrame};
 pub use config::Config;
 pub use connection::{Connection, FrameHead, SUGGESTED_CLOSE_TIMEOUT, State, Timer, Timestamp, TransportAction};
+pub use control::{ControlPayload, MAX_CONTROL_PAYLOAD};
 pub use error::{Error, Fault, Limit, Misuse, ProtocolViolation};
 pub use event::{Event, MessageKind, Received};
 pub use keys::KeySource;

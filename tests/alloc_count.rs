@@ -71,7 +71,7 @@ fn payload(i: usize) -> Vec<u8> {
 /// 10,000 masked client messages (text and binary, some fragmented, pings between).
 fn client_wire() -> (Vec<u8>, usize) {
     let mut client =
-        Connection::with_key_source(Role::Client, Config::new().max_outgoing_frame(4000), KeySource::seeded(1));
+        Connection::new(Role::Client, Config::new().max_outgoing_frame(4000)).with_key_source(KeySource::seeded(1));
     let mut wire = Vec::new();
     let mut bytes = 0;
     for i in 0..MESSAGES {

@@ -11,7 +11,8 @@ fn server() -> Connection {
 
 /// Frames a server wrote, decoded by a client.
 fn decode(bytes: &[u8]) -> Vec<String> {
-    let mut client = Connection::with_key_source(Role::Client, Config::new().auto_pong(false), KeySource::seeded(1));
+    let mut client =
+        Connection::new(Role::Client, Config::new().auto_pong(false)).with_key_source(KeySource::seeded(1));
     let mut bytes = bytes.to_vec();
     let mut out = Vec::new();
     let mut pos = 0;
@@ -27,7 +28,7 @@ fn decode(bytes: &[u8]) -> Vec<String> {
 }
 
 fn pings(n: usize) -> Vec<u8> {
-    let mut client = Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(2));
+    let mut client = Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(2));
     let mut wire = Vec::new();
     for i in 0..n {
         client.ping(format!("{i}").as_bytes(), &mut wire).unwrap();
@@ -137,7 +138,7 @@ fn a_peer_that_never_reads_cannot_grow_the_queue_with_pings() {
     const CLOSE_FRAME: usize = 2 + 2;
     let mut s = server();
     let mut q = WriteQueue::new(HIGH, 1024);
-    let mut client = Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(3));
+    let mut client = Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(3));
     let ping = |client: &mut Connection, i: usize| {
         let mut frame = Vec::new();
         client.ping(ping_payload(i).as_bytes(), &mut frame).unwrap();
@@ -196,7 +197,7 @@ fn a_peer_that_never_reads_cannot_grow_the_queue_with_pings() {
     assert_eq!(q.len(), before + PONG_FRAME + CLOSE_FRAME);
     assert!(q.len() <= HIGH + PONG_FRAME + CLOSE_FRAME);
     // Pings after our Close get no answer; nothing more is queued.
-    let mut other = Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(4));
+    let mut other = Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(4));
     assert!(feed(&mut s, ping(&mut other, 888_888)).is_empty());
     assert_eq!(s.poll_transmit(&mut q), Ok(0));
     let frames = decode(q.pending());

@@ -13,7 +13,9 @@ use common::deflate::{TRAILER, deflate_sync};
 use common::{Ev, Fed, KEY, Logical, Rng, frame, logical, parse_frames};
 use proptest::prelude::*;
 use wsproto::deflate::{DeflateConfig, DeflateParams, PerMessageDeflate};
-use wsproto::{Config, Connection, Error, Event, KeySource, MessageKind, Misuse, ProtocolViolation, Role, SliceBuf};
+use wsproto::{
+    BufferTooSmall, Config, Connection, Error, Event, KeySource, MessageKind, Misuse, ProtocolViolation, Role, SliceBuf,
+};
 
 const FIN: u8 = 0x80;
 const RSV1: u8 = 0x40;
@@ -27,7 +29,7 @@ fn agreed(params: DeflateParams, config: DeflateConfig) -> PerMessageDeflate {
 }
 
 fn client_with(pmd: PerMessageDeflate, config: Config) -> Connection {
-    Connection::with_key_source(Role::Client, config, KeySource::seeded(7)).with_deflate(pmd)
+    Connection::new(Role::Client, config).with_key_source(KeySource::seeded(7)).with_deflate(pmd)
 }
 
 fn server_with(pmd: PerMessageDeflate, config: Config) -> Connection {
@@ -939,17 +941,17 @@ fn a_slice_buf_too_small_for_the_bound_refuses_without_advancing_the_context() {
     let mut storage = vec![0u8; ref_a.len()];
     let mut out = SliceBuf::new(&mut storage);
     let required = match server.send_text(&msg, &mut out) {
-        Err(Error::BufferTooSmall { required }) => required,
+        Err(Error::BufferTooSmall(BufferTooSmall { required })) => required,
         other => panic!("{other:?}"),
     };
     assert!(out.is_empty(), "nothing written");
     assert!(required > msg.len(), "the bound covers incompressible data: {required}");
     // Again: the same answer, still nothing written.
-    assert_eq!(server.send_text(&msg, &mut out), Err(Error::BufferTooSmall { required }));
+    assert_eq!(server.send_text(&msg, &mut out), Err(Error::BufferTooSmall(BufferTooSmall { required })));
     assert!(out.is_empty());
     let mut storage = vec![0u8; required - 1];
     let mut out = SliceBuf::new(&mut storage);
-    assert_eq!(server.send_text(&msg, &mut out), Err(Error::BufferTooSmall { required }));
+    assert_eq!(server.send_text(&msg, &mut out), Err(Error::BufferTooSmall(BufferTooSmall { required })));
     assert!(out.is_empty());
 
     // With the required space: exactly what the reference wrote, so the context did not move.
@@ -975,10 +977,10 @@ fn a_slice_buf_too_small_for_the_bound_refuses_without_advancing_the_context() {
     let mut client = client_with(pmd, Config::new());
     let mut storage = vec![0u8; 64];
     let mut out = SliceBuf::new(&mut storage);
-    assert!(matches!(client.send_text(&msg, &mut out), Err(Error::BufferTooSmall { .. })));
+    assert!(matches!(client.send_text(&msg, &mut out), Err(Error::BufferTooSmall(_))));
     let mut wire = Vec::new();
     client.send_text(&msg, &mut wire).unwrap();
-    assert!(matches!(client.send_text(&other, &mut out), Err(Error::BufferTooSmall { .. })));
+    assert!(matches!(client.send_text(&other, &mut out), Err(Error::BufferTooSmall(_))));
     client.send_text(&msg, &mut wire).unwrap();
     client.send_text(&other, &mut wire).unwrap();
     let mut server = server_with(pmd, Config::new());
@@ -1105,14 +1107,14 @@ fn rsv1_on_a_control_frame_is_refused() {
 #[test]
 fn rsv1_without_deflate_is_refused() {
     for role in [Role::Client, Role::Server] {
-        let mut conn = Connection::with_key_source(role, Config::new(), KeySource::seeded(1));
+        let mut conn = Connection::new(role, Config::new()).with_key_source(KeySource::seeded(1));
         let wire = if role == Role::Client { HELLO.to_vec() } else { masked(HELLO) };
         let mut input = wire.clone();
         let err = conn.receive(&mut input).unwrap_err();
         assert_eq!(err, Error::Protocol(ProtocolViolation::ReservedBits));
         assert_eq!(queued_close(&mut conn), Some(1002));
         // receive_into behaves the same without deflate.
-        let mut conn = Connection::with_key_source(role, Config::new(), KeySource::seeded(1));
+        let mut conn = Connection::new(role, Config::new()).with_key_source(KeySource::seeded(1));
         let fed = feed_chunks(&mut conn, &wire, &[], 64);
         assert_eq!(fed.err(), Error::Protocol(ProtocolViolation::ReservedBits));
     }
@@ -1184,7 +1186,7 @@ fn the_reserved_bound_covers_every_level_window_and_content() {
                 for data in [&random[..70_000], &random[..], &mixed[..], &random[..1], &mixed[..5000]] {
                     let mut empty = [0u8; 0];
                     let required = match server.send_binary(data, &mut SliceBuf::new(&mut empty)) {
-                        Err(Error::BufferTooSmall { required }) => required,
+                        Err(Error::BufferTooSmall(BufferTooSmall { required })) => required,
                         other => panic!("{other:?}"),
                     };
                     let mut storage = vec![0u8; required];

@@ -24,7 +24,7 @@ fn agreed() -> PerMessageDeflate {
 
 fn receiver(role: Role) -> Connection {
     let config = Config::new().max_message_size(LIMIT as u64);
-    Connection::with_key_source(role, config, KeySource::seeded(1)).with_deflate(agreed())
+    Connection::new(role, config).with_key_source(KeySource::seeded(1)).with_deflate(agreed())
 }
 
 /// `data` compressed by flate2 at the best level with a sync flush, the trailer kept.
@@ -226,7 +226,7 @@ fn a_scratch_buffer_larger_than_the_limit_still_stops_the_bomb() {
 /// `max_frame` bytes.
 fn sent_by_client(kind: MessageKind, data: &[u8], max_frame: usize) -> Vec<u8> {
     let config = Config::new().max_outgoing_frame(max_frame);
-    let mut client = Connection::with_key_source(Role::Client, config, KeySource::seeded(2)).with_deflate(agreed());
+    let mut client = Connection::new(Role::Client, config).with_key_source(KeySource::seeded(2)).with_deflate(agreed());
     let mut wire = Vec::new();
     client.send(kind, data, &mut wire).unwrap();
     assert_eq!(wire[0] & 0x40, 0x40, "compressed");

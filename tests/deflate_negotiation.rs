@@ -292,8 +292,10 @@ fn flow(sender: &mut Connection, receiver: &mut Connection, msg: &str, sender_re
 }
 
 fn connections(hs: &Handshake) -> (Connection, Connection) {
-    let client = Connection::from_negotiated_with_key_source(&hs.client, Config::new(), KeySource::seeded(11));
-    let server = Connection::from_negotiated(&hs.server, Config::new());
+    let client = Connection::new(hs.client.role, Config::new())
+        .with_key_source(KeySource::seeded(11))
+        .with_negotiated(&hs.client);
+    let server = Connection::new(hs.server.role, Config::new()).with_negotiated(&hs.server);
     (client, server)
 }
 
@@ -512,7 +514,7 @@ fn browsers_offers() {
 
         // The browser's side, played by flate2 directly: a compressed masked message in, and
         // the server's compressed answer out, with context takeover both ways.
-        let mut server = Connection::from_negotiated(&negotiated, Config::new());
+        let mut server = Connection::new(negotiated.role, Config::new()).with_negotiated(&negotiated);
         let mut compress = flate2::Compress::new(flate2::Compression::default(), false);
         let mut decompress = flate2::Decompress::new(false);
         for round in 0..3 {
@@ -696,6 +698,7 @@ fn per_message_deflate_new_matches_the_handshake() {
     let hs = handshake(Some(config), &Accept::new().with_deflate(config));
     let agreed = hs.client.deflate.unwrap();
     assert_eq!(agreed, PerMessageDeflate::new(DeflateParams::DEFAULT, &config));
-    let client = Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(1)).with_deflate(agreed);
+    let client =
+        Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(1)).with_deflate(agreed);
     assert_eq!(client.deflate(), Some(&agreed));
 }

@@ -6,7 +6,7 @@ use wsproto::{Config, Connection, Event, KeySource, Role};
 
 fn pair() -> (Connection, Connection) {
     let pmd = PerMessageDeflate::new(DeflateParams::DEFAULT, &DeflateConfig::new().min_size(0));
-    let c = Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(1)).with_deflate(pmd);
+    let c = Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(1)).with_deflate(pmd);
     let s = Connection::new(Role::Server, Config::new()).with_deflate(pmd);
     (c, s)
 }

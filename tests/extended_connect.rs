@@ -502,8 +502,9 @@ fn round_trip_and_frames() {
     assert!(client_n.has_extension("X-EXT"));
 
     // The stream's bytes are RFC 6455 frames; the client masks.
-    let mut client = Connection::from_negotiated_with_key_source(&client_n, Config::new(), KeySource::seeded(7));
-    let mut server = Connection::from_negotiated(&server_n, Config::new());
+    let mut client =
+        Connection::new(client_n.role, Config::new()).with_key_source(KeySource::seeded(7)).with_negotiated(&client_n);
+    let mut server = Connection::new(server_n.role, Config::new()).with_negotiated(&server_n);
     let mut to_server = Vec::new();
     client.send_text("hello", &mut to_server).unwrap();
     assert_eq!(to_server[1] & 0x80, 0x80, "client frames are masked");
@@ -538,7 +539,7 @@ fn one_header_container_for_both_transports() {
 mod deflate {
     use super::*;
     use wsproto::deflate::{DeflateConfig, DeflateParams, PerMessageDeflate};
-    use wsproto::handshake::RSV1;
+    use wsproto::frame::RSV1;
 
     #[test]
     fn negotiated_over_extended_connect() {
@@ -567,8 +568,10 @@ mod deflate {
         assert_eq!(server_n.deflate, Some(PerMessageDeflate::new(params, &config)));
 
         // A compressed message crosses.
-        let mut client = Connection::from_negotiated_with_key_source(&client_n, Config::new(), KeySource::seeded(3));
-        let mut server = Connection::from_negotiated(&server_n, Config::new());
+        let mut client = Connection::new(client_n.role, Config::new())
+            .with_key_source(KeySource::seeded(3))
+            .with_negotiated(&client_n);
+        let mut server = Connection::new(server_n.role, Config::new()).with_negotiated(&server_n);
         let text = "compress me ".repeat(40);
         let mut wire = Vec::new();
         client.send_text(&text, &mut wire).unwrap();

@@ -57,7 +57,7 @@ fn rfc_5_7_single_frame_masked_text() {
     // The payload was unmasked in place in the caller's buffer.
     assert_eq!(&buf[6..], b"Hello");
 
-    let mut c = Connection::with_key_source(Role::Client, Config::new(), rfc_key_source());
+    let mut c = Connection::new(Role::Client, Config::new()).with_key_source(rfc_key_source());
     let mut out = Vec::new();
     c.send_text("Hello", &mut out).unwrap();
     assert_eq!(out, wire);
@@ -92,7 +92,7 @@ fn rfc_5_7_ping_and_masked_pong() {
     let pong = [0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
     let mut s = server(Config::new());
     assert_eq!(feed_copy(&mut s, &pong).ok(), [Ev::Pong(b"Hello".to_vec())]);
-    let mut c = Connection::with_key_source(Role::Client, Config::new(), rfc_key_source());
+    let mut c = Connection::new(Role::Client, Config::new()).with_key_source(rfc_key_source());
     let mut out = Vec::new();
     c.pong(b"Hello", &mut out).unwrap();
     assert_eq!(out, pong);

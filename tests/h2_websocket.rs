@@ -120,7 +120,7 @@ struct WsStream {
 impl WsStream {
     fn new(negotiated: &Negotiated, send: SendStream<Bytes>, recv: RecvStream) -> Self {
         Self {
-            ws: Connection::from_negotiated(negotiated, Config::new()),
+            ws: Connection::new(negotiated.role, Config::new()).with_negotiated(negotiated),
             send,
             recv,
             input: Vec::new(),

@@ -2,9 +2,10 @@
 //! negotiation both ways, and what the connection does with reserved bits afterwards.
 
 use proptest::prelude::*;
+use wsproto::frame::{RSV1, RSV2, RSV3};
 use wsproto::handshake::{
-    Accept, ClientRequest, ClientStatus, ExtensionOffer, HandshakeError, Negotiated, RSV1, RSV2, RSV3, ServerHandshake,
-    ServerStatus, format_extensions, parse_extensions,
+    Accept, ClientRequest, ClientStatus, ExtensionOffer, HandshakeError, Negotiated, ServerHandshake, ServerStatus,
+    format_extensions, parse_extensions,
 };
 use wsproto::{Config, Connection, Error, Event, KeySource, ProtocolViolation};
 
@@ -188,7 +189,7 @@ fn server_side(reserved_bits: u8) -> Negotiated {
 #[test]
 fn negotiated_extensions_own_no_reserved_bits_by_default() {
     let n = server_side(0);
-    let mut server = Connection::from_negotiated(&n, Config::new());
+    let mut server = Connection::new(n.role, Config::new()).with_negotiated(&n);
     let mut frame = frame_with_rsv(RSV1);
     assert_eq!(server.receive(&mut frame), Err(Error::Protocol(ProtocolViolation::ReservedBits)));
 }
@@ -197,13 +198,13 @@ fn negotiated_extensions_own_no_reserved_bits_by_default() {
 fn reserved_bits_declared_by_the_caller_are_allowed() {
     for bits in [RSV1, RSV2, RSV3, RSV1 | RSV3] {
         let n = server_side(bits);
-        let mut server = Connection::from_negotiated(&n, Config::new());
+        let mut server = Connection::new(n.role, Config::new()).with_negotiated(&n);
         let mut frame = frame_with_rsv(bits);
         let r = server.receive(&mut frame).unwrap();
         assert!(matches!(r.event, Some(Event::Data { data: b"hi", .. })), "{bits:#05b}");
         // A bit that was not declared still fails the connection.
         let other = !bits & 0b111;
-        let mut server = Connection::from_negotiated(&n, Config::new());
+        let mut server = Connection::new(n.role, Config::new()).with_negotiated(&n);
         let mut frame = frame_with_rsv(other);
         assert!(server.receive(&mut frame).is_err(), "{other:#05b}");
     }

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use wsproto::handshake::{
     Accept, DEFAULT_MAX_REQUEST_SIZE, ExtensionOffer, HandshakeError, HttpResponse, ServerHandshake, ServerStatus,
 };
-use wsproto::{Config, Connection, Event, Fault, KeySource, MessageKind, Role, SliceBuf};
+use wsproto::{BufferTooSmall, Config, Connection, Event, Fault, KeySource, MessageKind, Role, SliceBuf};
 
 /// The request of RFC 6455 §1.2, without its final blank line.
 const HEAD: &str = "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
@@ -315,7 +315,7 @@ fn keep_alive_then_upgrade_on_the_same_connection() {
 
 #[test]
 fn frames_after_the_request_are_handed_over() {
-    let mut client = Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(5));
+    let mut client = Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(5));
     let mut wire = request("").into_bytes();
     let head_len = wire.len();
     client.send_text("early", &mut wire).unwrap();
@@ -330,7 +330,7 @@ fn frames_after_the_request_are_handed_over() {
     assert_eq!(u.leftover(), 3);
 
     let negotiated = u.accept(&Accept::new(), &mut Vec::new()).unwrap();
-    let mut server = Connection::from_negotiated(&negotiated, Config::new());
+    let mut server = Connection::new(negotiated.role, Config::new()).with_negotiated(&negotiated);
     let mut pos = u.leftover();
     let mut got = Vec::new();
     loop {
@@ -399,7 +399,7 @@ fn fixed_buffers() {
     let mut storage = [0u8; 64];
     let mut small = SliceBuf::new(&mut storage);
     let err = u.accept(&Accept::new(), &mut small).unwrap_err();
-    assert_eq!(err, HandshakeError::BufferTooSmall { required: 129 });
+    assert_eq!(err, HandshakeError::BufferTooSmall(BufferTooSmall { required: 129 }));
     assert!(small.is_empty());
     let mut storage = [0u8; 129];
     let mut exact = SliceBuf::new(&mut storage);

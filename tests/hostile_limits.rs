@@ -136,7 +136,7 @@ fn frame(to: Role, fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
 }
 
 fn conn(role: Role, config: Config) -> Connection {
-    Connection::with_key_source(role, config, KeySource::seeded(9))
+    Connection::new(role, config).with_key_source(KeySource::seeded(9))
 }
 
 /// What feeding `input` to `conn` in one read produced: the number of data bytes and events

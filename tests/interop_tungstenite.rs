@@ -181,7 +181,8 @@ fn our_client_against_tungstenite_server() {
     };
     assert_eq!(negotiated.protocol.as_deref(), Some("superchat"));
 
-    let mut d = Driver::new(stream, Connection::from_negotiated(&negotiated, Config::new()), &early);
+    let mut d =
+        Driver::new(stream, Connection::new(negotiated.role, Config::new()).with_negotiated(&negotiated), &early);
     assert_eq!(d.next(), Some(Got::Text("greeting".into())));
 
     let payloads = payloads();
@@ -239,7 +240,7 @@ fn tungstenite_client_against_our_server() {
         let accept = Accept::new().with_protocol(protocol).with_header("X-Server", "wsproto");
         let negotiated = upgrade.accept(&accept, &mut out).expect("accept");
         // A greeting in the same write as the 101.
-        let mut conn = Connection::from_negotiated(&negotiated, Config::new());
+        let mut conn = Connection::new(negotiated.role, Config::new()).with_negotiated(&negotiated);
         conn.send_text("greeting", &mut out).unwrap();
         stream.write_all(&out).unwrap();
 

@@ -106,7 +106,7 @@ fn receive_all(
 }
 
 fn client(config: Config) -> Connection {
-    Connection::with_key_source(Role::Client, config, KeySource::seeded(12))
+    Connection::new(Role::Client, config).with_key_source(KeySource::seeded(12))
 }
 
 #[test]

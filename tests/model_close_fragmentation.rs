@@ -392,7 +392,7 @@ fn rank(s: State) -> u8 {
 
 /// Runs `ops` on a real connection and on the model, comparing after every operation.
 fn check(role: Role, config: Config, ops: &[Op]) -> Result<(), TestCaseError> {
-    let mut conn = Connection::with_key_source(role, config, KeySource::seeded(5));
+    let mut conn = Connection::new(role, config).with_key_source(KeySource::seeded(5));
     let mut model = Model::new(role, &config);
     for (i, &op) in ops.iter().enumerate() {
         let before = conn.state();
@@ -492,7 +492,7 @@ fn every_row_of_the_close_table_holds() {
                 };
                 let Some(mut ops) = reach(from, auto_close) else { continue };
                 let config = Config::new().auto_close_reply(auto_close);
-                let mut conn = Connection::with_key_source(role, config, KeySource::seeded(1));
+                let mut conn = Connection::new(role, config).with_key_source(KeySource::seeded(1));
                 for &o in &ops {
                     apply(&mut conn, o);
                 }

@@ -50,7 +50,7 @@ fn server_accepts_zero_mask_key() {
 #[test]
 fn client_masks_every_frame_with_fresh_keys() {
     let seed = 0xdead_beef;
-    let mut c = Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(seed));
+    let mut c = Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(seed));
     let mut out = Vec::new();
     for i in 0..102u32 {
         match i % 6 {

@@ -7,7 +7,8 @@ use common::traffic::{self, Op};
 use common::*;
 use proptest::prelude::*;
 use wsproto::{
-    CloseCode, CloseFrame, Config, Connection, Error, Message, MessageAssembler, MessageKind, OutBuf, Role, SliceBuf,
+    BufferTooSmall, CloseCode, CloseFrame, Config, Connection, Error, Message, MessageAssembler, MessageKind, OutBuf,
+    Role, SliceBuf,
 };
 
 const SIZES: [usize; 13] = [0, 1, 124, 125, 126, 127, 128, 65534, 65535, 65536, 65537, 65538, 131_073];
@@ -147,7 +148,7 @@ proptest! {
 
             let mut short = vec![0xa5u8; need - 1];
             let mut buf = SliceBuf::new(&mut short);
-            prop_assert_eq!(run(&mut tx, &call, &mut buf), Err(Error::BufferTooSmall { required: need }));
+            prop_assert_eq!(run(&mut tx, &call, &mut buf), Err(Error::BufferTooSmall(BufferTooSmall { required: need })));
             prop_assert_eq!(buf.len(), 0);
             prop_assert!(short.iter().all(|&b| b == 0xa5), "nothing written");
 
@@ -222,7 +223,7 @@ fn buffer_too_small_reports_exact_size_for_each_encoding() {
             let mut tx = conn(role, Config::new());
             let mut short = vec![0u8; need - 1];
             let mut buf = SliceBuf::new(&mut short);
-            assert_eq!(tx.send_binary(&data, &mut buf), Err(Error::BufferTooSmall { required: need }));
+            assert_eq!(tx.send_binary(&data, &mut buf), Err(Error::BufferTooSmall(BufferTooSmall { required: need })));
             assert!(buf.is_empty());
             let mut exact = vec![0u8; need];
             let mut buf = SliceBuf::new(&mut exact);
@@ -239,7 +240,7 @@ fn slice_buf_reuse_after_clear() {
     let mut buf = SliceBuf::new(&mut storage);
     s.send_text("abcdef", &mut buf).unwrap();
     assert_eq!(buf.filled(), b"\x81\x06abcdef");
-    assert_eq!(s.send_text("a", &mut buf), Err(Error::BufferTooSmall { required: 3 }));
+    assert_eq!(s.send_text("a", &mut buf), Err(Error::BufferTooSmall(BufferTooSmall { required: 3 })));
     buf.clear();
     s.send_text("a", &mut buf).unwrap();
     assert_eq!(buf.filled(), b"\x81\x01a");

@@ -5,7 +5,8 @@ mod common;
 
 use common::*;
 use wsproto::{
-    CloseCode, CloseFrame, Config, Connection, Error, Fault, MessageKind, Misuse, OutBuf, Role, SliceBuf, State,
+    BufferTooSmall, CloseCode, CloseFrame, Config, Connection, Error, Fault, MessageKind, Misuse, OutBuf, Role,
+    SliceBuf, State,
 };
 
 #[test]
@@ -84,7 +85,11 @@ fn buffer_too_small_is_all_or_nothing() {
     for size in 0..13 {
         let mut storage = vec![0xee; size];
         let mut buf = SliceBuf::new(&mut storage);
-        assert_eq!(s.send_text("hello", &mut buf), Err(Error::BufferTooSmall { required: 13 }), "size {size}");
+        assert_eq!(
+            s.send_text("hello", &mut buf),
+            Err(Error::BufferTooSmall(BufferTooSmall { required: 13 })),
+            "size {size}"
+        );
         assert!(buf.is_empty());
         assert!(storage.iter().all(|&b| b == 0xee), "nothing written");
         assert!(s.wants_transmit(), "the pong still waits");
@@ -94,7 +99,7 @@ fn buffer_too_small_is_all_or_nothing() {
     s.send_text("hello", &mut buf).unwrap();
     assert_eq!(buf.filled(), b"\x8a\x04ping\x81\x05hello");
     assert!(!s.wants_transmit());
-    let e = Error::BufferTooSmall { required: 13 };
+    let e = Error::BufferTooSmall(BufferTooSmall { required: 13 });
     assert_eq!((e.fault(), e.is_fatal(), e.close_code()), (Fault::Caller, false, None));
 }
 
@@ -103,7 +108,7 @@ fn buffer_too_small_for_each_command() {
     let mut s = server(Config::new());
     let mut storage = [0u8; 4];
     let mut buf = SliceBuf::new(&mut storage);
-    let small = |need| Err(Error::BufferTooSmall { required: need });
+    let small = |need| Err(Error::BufferTooSmall(BufferTooSmall { required: need }));
     assert_eq!(s.send_binary(&[0; 3], &mut buf), small(5));
     assert_eq!(s.send(MessageKind::Text, b"abc", &mut buf), small(5));
     assert_eq!(s.send_fragment(MessageKind::Binary, b"abc", false, &mut buf), small(5));
@@ -121,7 +126,7 @@ fn buffer_too_small_for_each_command() {
     feed_copy(&mut s, &frame_from(Role::Client, 0x8, &close_payload(1000, b""))).ok();
     let mut storage = [0u8; 3];
     let mut buf = SliceBuf::new(&mut storage);
-    assert_eq!(s.poll_transmit(&mut buf), Err(Error::BufferTooSmall { required: 4 }));
+    assert_eq!(s.poll_transmit(&mut buf), Err(Error::BufferTooSmall(BufferTooSmall { required: 4 })));
     assert!(buf.is_empty());
     assert!(s.wants_transmit());
     assert_eq!(s.transport_action(), wsproto::TransportAction::Continue);
@@ -141,7 +146,7 @@ fn buffer_too_small_leaves_fragment_and_utf8_state_alone() {
     // Refused: so no message was opened and the validator did not take the lead byte.
     assert_eq!(
         s.send_fragment(MessageKind::Text, &euro[..1], false, &mut buf),
-        Err(Error::BufferTooSmall { required: 3 })
+        Err(Error::BufferTooSmall(BufferTooSmall { required: 3 }))
     );
     let mut out = Vec::new();
     assert_eq!(

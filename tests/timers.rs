@@ -19,7 +19,7 @@ fn secs(n: u64) -> Duration {
 }
 
 fn client(config: Config) -> Connection {
-    Connection::with_key_source(Role::Client, config, KeySource::seeded(7))
+    Connection::new(Role::Client, config).with_key_source(KeySource::seeded(7))
 }
 
 /// Feeds server-to-client bytes that arrive at `now` (telling the time after the input, as the

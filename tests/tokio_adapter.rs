@@ -14,9 +14,13 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{sleep, timeout};
 use wsproto::adapters::WsError;
+#[cfg(feature = "deflate")]
+use wsproto::adapters::tokio::accept_with;
 use wsproto::adapters::tokio::{WebSocket, accept, client};
 #[cfg(feature = "deflate")]
 use wsproto::deflate::DeflateConfig;
+#[cfg(feature = "deflate")]
+use wsproto::handshake::Accept;
 use wsproto::handshake::ClientRequest;
 use wsproto::{CloseCode, Config, Connection, Event, KeySource, Message, MessageKind, Role};
 
@@ -64,7 +68,7 @@ async fn split_halves_keep_automatic_pongs() {
         sleep(Duration::from_secs(30)).await;
         drop(tx);
     });
-    let mut client = Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(4));
+    let mut client = Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(4));
     let mut wire = Vec::new();
     client.ping(b"are you there", &mut wire).unwrap();
     peer.write_all(&wire).await.unwrap();
@@ -86,7 +90,7 @@ async fn cancelled_recv_loses_no_message() {
     // Fill the pipe: the peer reads nothing yet, so this send cannot finish.
     assert!(timeout(Duration::from_millis(50), tx.send_binary(&[0u8; 8192])).await.is_err());
     // The peer sends a Ping (whose Pong must wait behind the stuck bytes) and then "hello".
-    let mut client = Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(1));
+    let mut client = Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(1));
     let mut wire = Vec::new();
     client.ping(b"x", &mut wire).unwrap();
     client.send_text("hello", &mut wire).unwrap();
@@ -137,7 +141,7 @@ async fn keepalive_leaves_a_chatty_peer_alone() {
     let config = Config::new().keepalive(Duration::from_secs(10), Duration::from_secs(5));
     let mut ws = WebSocket::from_connection(server_io, Connection::new(Role::Server, config), &[]);
     let talker = tokio::spawn(async move {
-        let mut client = Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(2));
+        let mut client = Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(2));
         for _ in 0..20 {
             sleep(Duration::from_secs(3)).await;
             let mut wire = Vec::new();
@@ -252,7 +256,7 @@ where
     B: AsyncRead + AsyncWrite,
 {
     let server = tokio::spawn(echo_server(server_io));
-    let conn = Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(7));
+    let conn = Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(7));
     let mut ws = WebSocket::from_connection(client_io, conn, &[]);
     for &size in sizes {
         let data = pattern(size);
@@ -345,7 +349,7 @@ async fn recv_with_sender_replies_without_a_split() {
 /// Decodes a server's frames as a client: each message as (kind, payload), kind one of
 /// `T`ext, `B`inary, P`i`ng, P`o`ng, `C`lose.
 fn decode(wire: &mut [u8]) -> Vec<(char, Vec<u8>)> {
-    let mut client = Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(9));
+    let mut client = Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(9));
     let mut assembler = wsproto::MessageAssembler::new();
     let mut got = Vec::new();
     let mut at = 0;
@@ -386,7 +390,7 @@ async fn cancelled_unsplit_sends_and_recv_lose_nothing() {
     peer_rd.read_exact(&mut more).await.unwrap();
     wire.extend_from_slice(&more);
     // The peer sends a Ping and "hello"; the Pong waits behind the rest of the binary message.
-    let mut client = Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(1));
+    let mut client = Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(1));
     let mut input = Vec::new();
     client.ping(b"x", &mut input).unwrap();
     client.send_text("hello", &mut input).unwrap();
@@ -446,7 +450,8 @@ async fn deflate_server_large_messages_decode() {
     let noise = pattern(100_000);
     let (z, n) = (zeros.clone(), noise.clone());
     let server = tokio::spawn(async move {
-        let mut ws = accept(server_io, Config::new()).await.unwrap();
+        let decide = |_: &_| Ok(Accept::new().with_deflate(DeflateConfig::low_memory()));
+        let (mut ws, _) = accept_with(server_io, Config::new(), decide).await.unwrap();
         ws.send_binary(&z).await.unwrap();
         ws.send_binary(&n).await.unwrap();
         ws.send_fragment(MessageKind::Binary, &n[..50_000], false).await.unwrap();
@@ -481,7 +486,7 @@ fn unmasked_frame_head_matches_the_copying_path() {
         let head = server.encode_frame_head_unmasked(MessageKind::Binary, &data, size % 2 == 0).unwrap();
         assert_eq!([head.as_bytes(), &data[..]].concat(), expected, "{size}");
     }
-    let mut client = Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(3));
+    let mut client = Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(3));
     let err = client.encode_frame_head_unmasked(MessageKind::Binary, b"x", true).unwrap_err();
     assert_eq!(err, wsproto::Error::Misuse(wsproto::Misuse::MaskRequired));
 }

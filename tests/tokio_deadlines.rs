@@ -81,7 +81,7 @@ async fn read_to_end<R: AsyncRead + Unpin>(mut peer: R) -> Vec<u8> {
 /// `T`ext, `B`inary, P`i`ng, P`o`ng, `C`lose (payload: the code, big-endian). Stops at an
 /// incomplete frame.
 fn decode(wire: &mut [u8]) -> Vec<(char, Vec<u8>)> {
-    let mut client = Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(9));
+    let mut client = Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(9));
     let mut assembler = MessageAssembler::new();
     let mut got = Vec::new();
     let mut at = 0;

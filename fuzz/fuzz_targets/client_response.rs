@@ -120,7 +120,7 @@ fn check_upgraded(sel: u8, negotiated: &Negotiated, rest: &[u8]) {
     let config = deflate_config(sel);
     if let Some(agreed) = negotiated.deflate {
         let config = config.expect("permessage-deflate agreed without an offer");
-        assert_eq!(negotiated.reserved_bits & wsproto::handshake::RSV1, wsproto::handshake::RSV1);
+        assert_eq!(negotiated.reserved_bits & wsproto::frame::RSV1, wsproto::frame::RSV1);
         let p = agreed.params;
         assert!((9..=15).contains(&p.client_max_window_bits), "client window {} agreed", p.client_max_window_bits);
         assert!((8..=15).contains(&p.server_max_window_bits));
@@ -144,7 +144,9 @@ fn check_upgraded(sel: u8, negotiated: &Negotiated, rest: &[u8]) {
         if config.server_no_context_takeover {
             assert!(p.server_no_context_takeover, "server_no_context_takeover was asked for and not agreed");
         }
-        let mut client = Connection::from_negotiated_with_key_source(negotiated, Config::new(), KeySource::seeded(2));
+        let mut client = Connection::new(negotiated.role, Config::new())
+            .with_key_source(KeySource::seeded(2))
+            .with_negotiated(negotiated);
         let mut server = Connection::new(Role::Server, Config::new()).with_deflate(agreed);
         exchange(&mut client, &mut server);
         exchange(&mut server, &mut client);
@@ -152,11 +154,9 @@ fn check_upgraded(sel: u8, negotiated: &Negotiated, rest: &[u8]) {
         assert_eq!(negotiated.reserved_bits, 0);
     }
     // Whatever followed the head goes to a connection built from the result.
-    let mut conn = Connection::from_negotiated_with_key_source(
-        negotiated,
-        Config::new().max_message_size(1 << 16),
-        KeySource::seeded(1),
-    );
+    let mut conn = Connection::new(negotiated.role, Config::new().max_message_size(1 << 16))
+        .with_key_source(KeySource::seeded(1))
+        .with_negotiated(negotiated);
     let mut scratch = [0; 64];
     let mut asm = Assembler::new(1 << 16);
     let mut buf = rest.to_vec();

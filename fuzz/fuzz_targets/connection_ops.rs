@@ -29,8 +29,8 @@
 use libfuzzer_sys::fuzz_target;
 use wsproto::frame::OpCode;
 use wsproto::{
-    CloseCode, CloseFrame, Config, Connection, Error, KeySource, MessageKind, Misuse, OutBuf, Role, SliceBuf, State,
-    TransportAction,
+    BufferTooSmall, CloseCode, CloseFrame, Config, Connection, Error, KeySource, MessageKind, Misuse, OutBuf, Role,
+    SliceBuf, State, TransportAction,
 };
 use wsproto_fuzz::{
     Assembler, Ev, Logical, Op, OpsInput, PeerOp, WireChecker, WriteOp, close_code, drain, pieces, raw_frame,
@@ -94,7 +94,7 @@ impl Harness {
         let config = input.config.config();
         let agreed = input.deflate.map(|d| d.agreed());
         let make = |role: Role, config: Config, seed: u64| {
-            let c = Connection::with_key_source(role, config, KeySource::seeded(seed));
+            let c = Connection::new(role, config).with_key_source(KeySource::seeded(seed));
             match agreed {
                 Some(a) => c.with_deflate(a),
                 None => c,
@@ -254,7 +254,7 @@ impl Harness {
             Op::Write(w) => self.write(w, None),
             Op::SmallBuf { cap, op } => self.write(op, Some(usize::from(*cap))),
             Op::ReceiveWithoutScratch => {
-                if self.conn.deflate().is_some() {
+                if self.conn.needs_scratch() {
                     let mut input = *b"\x81\x00";
                     let result = self.conn.receive(&mut input);
                     match self.failed {
@@ -419,7 +419,7 @@ impl Harness {
         let after = (self.conn.state(), self.conn.wants_transmit(), self.conn.error());
         match (expected, result) {
             (Ok(()), Ok(())) => self.written(op, &bytes, true),
-            (Ok(()), Err(Error::BufferTooSmall { required })) if cap.is_some() => {
+            (Ok(()), Err(Error::BufferTooSmall(BufferTooSmall { required }))) if cap.is_some() => {
                 let cap = cap.unwrap_or_default();
                 assert!(required > cap, "BufferTooSmall asks for {required} bytes, {cap} were free");
                 assert!(bytes.is_empty(), "a call that failed wrote {} bytes", bytes.len());

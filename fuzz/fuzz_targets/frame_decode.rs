@@ -80,7 +80,7 @@ fn connection(sel: u8) -> Connection {
     if sel & 8 != 0 {
         config = config.max_frame_payload(256).max_message_size(1024).max_fragments(8);
     }
-    let conn = Connection::with_key_source(role, config, KeySource::seeded(7));
+    let conn = Connection::new(role, config).with_key_source(KeySource::seeded(7));
     if sel & 16 != 0 {
         conn.with_deflate(PerMessageDeflate::new(DeflateParams::DEFAULT, &DeflateConfig::new()))
     } else {

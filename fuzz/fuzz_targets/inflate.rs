@@ -80,9 +80,9 @@ fn frames(mut records: &[u8]) -> (Vec<u8>, bool) {
 
 fn run(flags: u8, stream: &[u8], pieces: &[std::ops::Range<usize>], scratch: usize, all_compressed: bool) -> Outcome {
     let params = DeflateParams { server_no_context_takeover: flags & 1 != 0, ..DeflateParams::DEFAULT };
-    let mut conn =
-        Connection::with_key_source(Role::Client, Config::new().max_message_size(LIMIT), KeySource::seeded(5))
-            .with_deflate(PerMessageDeflate::new(params, &DeflateConfig::new()));
+    let mut conn = Connection::new(Role::Client, Config::new().max_message_size(LIMIT))
+        .with_key_source(KeySource::seeded(5))
+        .with_deflate(PerMessageDeflate::new(params, &DeflateConfig::new()));
     let mut buf = vec![0; scratch];
     let outcome = receive_all(&mut conn, stream, pieces, &mut buf);
     if all_compressed {

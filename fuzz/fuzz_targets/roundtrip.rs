@@ -26,7 +26,7 @@ fn connection(role: Role, input: &RoundtripInput, frame: u16) -> Connection {
     if frame != 0 {
         config = config.max_outgoing_frame(usize::from(frame));
     }
-    let conn = Connection::with_key_source(role, config, KeySource::seeded(11));
+    let conn = Connection::new(role, config).with_key_source(KeySource::seeded(11));
     match input.deflate {
         Some(d) => conn.with_deflate(d.agreed()),
         None => conn,

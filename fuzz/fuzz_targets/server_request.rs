@@ -201,7 +201,7 @@ fn check_deflate(u: &wsproto::handshake::UpgradeRequest) {
         assert!(negotiated.extensions.is_empty());
         return;
     };
-    assert_eq!(negotiated.reserved_bits, wsproto::handshake::RSV1);
+    assert_eq!(negotiated.reserved_bits, wsproto::frame::RSV1);
     assert!(negotiated.has_extension("permessage-deflate"));
     // Our client, offering the extension by name, reads back exactly the extensions written.
     let mut client = client_for(u.key().unwrap_or_default(), &[ExtensionOffer::new("permessage-deflate")]);
@@ -210,9 +210,9 @@ fn check_deflate(u: &wsproto::handshake::UpgradeRequest) {
         other => panic!("our client refuses our 101 response: {other:?}\n{}", String::from_utf8_lossy(&out)),
     }
     // Both ends of the agreement exchange compressed messages.
-    let mut server = Connection::from_negotiated(&negotiated, Config::new());
+    let mut server = Connection::new(negotiated.role, Config::new()).with_negotiated(&negotiated);
     let mut client =
-        Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(3)).with_deflate(agreed);
+        Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(3)).with_deflate(agreed);
     exchange(&mut client, &mut server);
     exchange(&mut server, &mut client);
 }

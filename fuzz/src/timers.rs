@@ -320,7 +320,7 @@ impl Harness {
         let role = if input.client { Role::Client } else { Role::Server };
         let [interval, ka_timeout, close_timeout, idle] = input.settings();
         Self {
-            conn: Connection::with_key_source(role, input.config(), KeySource::seeded(1)),
+            conn: Connection::new(role, input.config()).with_key_source(KeySource::seeded(1)),
             interval,
             ka_timeout,
             close_timeout,
@@ -330,7 +330,7 @@ impl Harness {
             timer_error: None,
             wire: WireChecker::new(role, false),
             outbox: Vec::new(),
-            peer: Connection::with_key_source(role.peer(), Config::new(), KeySource::seeded(2)),
+            peer: Connection::new(role.peer(), Config::new()).with_key_source(KeySource::seeded(2)),
             inbox: Vec::new(),
             outcome: TimersOutcome::default(),
         }

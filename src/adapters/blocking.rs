@@ -24,11 +24,9 @@ use std::vec::Vec;
 
 use super::WsError;
 use super::error::WriteFailure;
-use super::handshake::{
-    Decision, Done, READ_CHUNK, client_step, compressed, default_accept, offer_deflate, server_step,
-};
+use super::handshake::{Decision, Done, READ_CHUNK, client_step, server_step};
 use super::inbox::Inbox;
-use crate::handshake::{ClientRequest, Negotiated, ServerHandshake, UpgradeRequest};
+use crate::handshake::{Accept, ClientRequest, Negotiated, ServerHandshake, UpgradeRequest};
 use crate::{
     CloseCode, CloseFrame, Config, Connection, Error, Message, MessageKind, State, Timer, Timestamp, TransportAction,
 };
@@ -87,7 +85,9 @@ impl HandshakeDeadline {
     }
 }
 
-/// Connects to a `ws://` URL over TCP and runs the opening handshake.
+/// Connects to a `ws://` URL over TCP and runs the opening handshake, offering no subprotocol
+/// and no extension (for permessage-deflate, use [`connect_with`] with a request made with
+/// [`ClientRequest::with_deflate`](crate::handshake::ClientRequest::with_deflate)).
 ///
 /// ```no_run
 /// let (mut ws, _negotiated) = wsproto::adapters::blocking::connect("ws://127.0.0.1:9002/")?;
@@ -100,11 +100,19 @@ impl HandshakeDeadline {
 /// [`WsError::Handshake`] for a bad URL (a `wss://` URL needs a TLS stream: use [`client`]
 /// over it) or a bad response, [`WsError::Rejected`] for a non-101 response, [`WsError::Io`].
 pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Negotiated), WsError> {
-    let request = offer_deflate(ClientRequest::new(url)?);
+    connect_with(ClientRequest::new(url)?, Config::new())
+}
+
+/// Connects over TCP to the host of `request` (subprotocols, extensions such as
+/// permessage-deflate, headers) and runs the opening handshake with `config`.
+///
+/// # Errors
+/// As for [`connect`].
+pub fn connect_with(request: ClientRequest, config: Config) -> Result<(WebSocket<TcpStream>, Negotiated), WsError> {
     if request.is_secure() {
         return Err(io::Error::new(io::ErrorKind::Unsupported, "wss:// needs a TLS stream: use `client`").into());
     }
-    let config = Config::new().with_adapter_deadlines();
+    let config = config.with_adapter_deadlines();
     let deadline = HandshakeDeadline::new(&config);
     // The handshake deadline covers the TCP connection too.
     let mut last = io::Error::from(io::ErrorKind::NotFound);
@@ -159,15 +167,15 @@ fn handshake_client<S: Timeouts>(
 }
 
 /// Runs the server handshake over `stream`, accepting any WebSocket upgrade without a
-/// subprotocol (and with permessage-deflate when the client offers it and the crate has the
-/// `deflate` feature, configured with
-/// [`DeflateConfig::low_memory`](crate::deflate::DeflateConfig::low_memory) when it has).
+/// subprotocol and without extensions, whatever features the crate has (features are
+/// additive: turning `deflate` on changes nothing until the caller asks). For
+/// permessage-deflate, subprotocols or an `Origin` check, use [`accept_with`].
 ///
 /// # Errors
 /// [`WsError::Handshake`] for an invalid request (the error response was sent),
 /// [`WsError::NotWebSocket`] for a plain HTTP request (426 was sent), [`WsError::Io`].
 pub fn accept<S: Timeouts>(stream: S, config: Config) -> Result<WebSocket<S>, WsError> {
-    accept_with(stream, config, |_| Ok(default_accept())).map(|(ws, _)| ws)
+    accept_with(stream, config, |_| Ok(Accept::new())).map(|(ws, _)| ws)
 }
 
 /// Runs the server handshake over `stream`; `decide` looks at the request (path, `Origin`,
@@ -274,7 +282,7 @@ impl<S: Timeouts> WebSocket<S> {
 
     /// As [`from_connection`](Self::from_connection), with a read buffer of `capacity` bytes.
     pub fn with_read_buffer(stream: S, conn: Connection, leftover: &[u8], capacity: usize) -> Self {
-        let inbox = Inbox::new(capacity, leftover, compressed(&conn));
+        let inbox = Inbox::new(capacity, leftover, conn.needs_scratch());
         let epoch = Instant::now();
         Self { stream, conn, inbox, out: Vec::new(), pos: 0, epoch, timeout: None, broken: None }
     }

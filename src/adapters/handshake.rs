@@ -24,35 +24,6 @@ pub(crate) struct Done {
     pub(crate) outcome: Result<(Connection, Negotiated, usize), WsError>,
 }
 
-/// Whether the connection may receive compressed messages (and so needs a scratch buffer).
-pub(crate) fn compressed(conn: &Connection) -> bool {
-    #[cfg(feature = "deflate")]
-    return conn.deflate().is_some();
-    #[cfg(not(feature = "deflate"))]
-    {
-        let _ = conn;
-        false
-    }
-}
-
-/// `connect` offers permessage-deflate with the default configuration when the crate has it.
-pub(crate) fn offer_deflate(request: crate::handshake::ClientRequest) -> crate::handshake::ClientRequest {
-    #[cfg(feature = "deflate")]
-    return request.with_deflate(crate::deflate::DeflateConfig::new());
-    #[cfg(not(feature = "deflate"))]
-    request
-}
-
-/// What `accept` agrees to: no subprotocol, and permessage-deflate with
-/// [`DeflateConfig::low_memory`](crate::deflate::DeflateConfig::low_memory) when the crate has
-/// it (a server holds many connections).
-pub(crate) fn default_accept() -> Accept {
-    #[cfg(feature = "deflate")]
-    return Accept::new().with_deflate(crate::deflate::DeflateConfig::low_memory());
-    #[cfg(not(feature = "deflate"))]
-    Accept::new()
-}
-
 /// Feeds the server handshake; `None` means read more.
 pub(crate) fn server_step(
     hs: &mut ServerHandshake,
@@ -65,9 +36,11 @@ pub(crate) fn server_step(
         Ok(ServerStatus::NeedMore) => return None,
         Ok(ServerStatus::Upgrade(request)) => match decide(&request) {
             Ok(accept) => match request.accept(&accept, &mut write) {
-                Ok(negotiated) => {
-                    Ok((Connection::from_negotiated(&negotiated, config), negotiated, request.leftover()))
-                }
+                Ok(negotiated) => Ok((
+                    Connection::new(negotiated.role, config).with_negotiated(&negotiated),
+                    negotiated,
+                    request.leftover(),
+                )),
                 Err(e) => Err(answer(e, &mut write)),
             },
             Err(response) => match request.reject(&response, &mut write) {
@@ -93,7 +66,7 @@ pub(crate) fn client_step(hs: &mut ClientHandshake, input: &[u8], config: Config
     let outcome = match hs.feed(input) {
         Ok(ClientStatus::NeedMore) => return None,
         Ok(ClientStatus::Upgraded { negotiated, leftover, .. }) => {
-            Ok((Connection::from_negotiated(&negotiated, config), negotiated, leftover))
+            Ok((Connection::new(negotiated.role, config).with_negotiated(&negotiated), negotiated, leftover))
         }
         Ok(ClientStatus::Rejected(response)) => Err(WsError::Rejected(Box::new(response))),
         Err(e) => Err(e.into()),

@@ -198,11 +198,8 @@ mod tests {
     #[test]
     fn the_assembly_buffer_shrinks_back_after_a_large_message() {
         const LARGE: usize = 8 << 20;
-        let mut client = Connection::with_key_source(
-            Role::Client,
-            Config::new().max_outgoing_frame(64 * 1024),
-            KeySource::seeded(5),
-        );
+        let mut client = Connection::new(Role::Client, Config::new().max_outgoing_frame(64 * 1024))
+            .with_key_source(KeySource::seeded(5));
         let mut wire = Vec::new();
         let large = vec![7u8; LARGE];
         // A large fragmented message, then a small fragmented one, then the large one again,
@@ -229,11 +226,8 @@ mod tests {
     #[test]
     fn messages_of_the_same_size_reuse_the_assembly_buffer() {
         // 20 fragmented messages of 1 MiB: the buffer grows for the first and is kept.
-        let mut client = Connection::with_key_source(
-            Role::Client,
-            Config::new().max_outgoing_frame(64 * 1024),
-            KeySource::seeded(6),
-        );
+        let mut client = Connection::new(Role::Client, Config::new().max_outgoing_frame(64 * 1024))
+            .with_key_source(KeySource::seeded(6));
         let mut wire = Vec::new();
         for i in 0..20u8 {
             client.send_binary(&vec![i; 1 << 20], &mut wire).unwrap();

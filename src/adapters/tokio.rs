@@ -40,17 +40,17 @@ use ::tokio::time::Instant;
 
 use super::WsError;
 use super::error::WriteFailure;
-use super::handshake::{
-    Decision, Done, READ_CHUNK, client_step, compressed, default_accept, offer_deflate, server_step,
-};
+use super::handshake::{Decision, Done, READ_CHUNK, client_step, server_step};
 use super::inbox::{Inbox, Ready};
 use super::pool;
-use crate::handshake::{ClientRequest, Negotiated, ServerHandshake, UpgradeRequest};
+use crate::handshake::{Accept, ClientRequest, Negotiated, ServerHandshake, UpgradeRequest};
 use crate::{
     CloseCode, CloseFrame, Config, Connection, Message, MessageKind, State, Timer, Timestamp, TransportAction,
 };
 
-/// Connects to a `ws://` URL over TCP and runs the opening handshake.
+/// Connects to a `ws://` URL over TCP and runs the opening handshake, offering no subprotocol
+/// and no extension (for permessage-deflate, use [`connect_with`] with a request made with
+/// [`ClientRequest::with_deflate`](crate::handshake::ClientRequest::with_deflate)).
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), wsproto::adapters::WsError> {
@@ -64,12 +64,33 @@ use crate::{
 /// [`WsError::Handshake`] for a bad URL (a `wss://` URL needs a TLS stream: use [`client`]
 /// over it) or a bad response, [`WsError::Rejected`] for a non-101 response, [`WsError::Io`].
 pub async fn connect(url: &str) -> Result<(WebSocket<::tokio::net::TcpStream>, Negotiated), WsError> {
-    let request = offer_deflate(ClientRequest::new(url)?);
+    connect_with(ClientRequest::new(url)?, Config::new()).await
+}
+
+/// Connects over TCP to the host of `request` (subprotocols, extensions such as
+/// permessage-deflate, headers) and runs the opening handshake with `config`.
+///
+/// ```no_run
+/// # #[cfg(feature = "deflate")]
+/// # async fn demo() -> Result<(), wsproto::adapters::WsError> {
+/// use wsproto::deflate::DeflateConfig;
+/// use wsproto::handshake::ClientRequest;
+/// let request = ClientRequest::new("ws://127.0.0.1:9002/")?.with_deflate(DeflateConfig::new());
+/// let (mut ws, negotiated) = wsproto::adapters::tokio::connect_with(request, wsproto::Config::new()).await?;
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// As for [`connect`].
+pub async fn connect_with(
+    request: ClientRequest,
+    config: Config,
+) -> Result<(WebSocket<::tokio::net::TcpStream>, Negotiated), WsError> {
     if request.is_secure() {
         let e = std::io::Error::new(std::io::ErrorKind::Unsupported, "wss:// needs a TLS stream: use `client`");
         return Err(e.into());
     }
-    let config = Config::new().with_adapter_deadlines();
+    let config = config.with_adapter_deadlines();
     // The deadline covers the TCP connection too.
     within_handshake_timeout(config, async {
         let stream = ::tokio::net::TcpStream::connect((request.host(), request.port())).await?;
@@ -112,19 +133,34 @@ async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// Runs the server handshake over `stream`, accepting any WebSocket upgrade without a
-/// subprotocol (and with permessage-deflate when the client offers it and the crate has the
-/// `deflate` feature, configured with
-/// [`DeflateConfig::low_memory`](crate::deflate::DeflateConfig::low_memory) when it has).
+/// subprotocol and without extensions, whatever features the crate has (features are
+/// additive: turning `deflate` on changes nothing until the caller asks). For
+/// permessage-deflate, subprotocols or an `Origin` check, use [`accept_with`].
 ///
 /// # Errors
 /// [`WsError::Handshake`] for an invalid request (the error response was sent),
 /// [`WsError::NotWebSocket`] for a plain HTTP request (426 was sent), [`WsError::Io`].
 pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(stream: S, config: Config) -> Result<WebSocket<S>, WsError> {
-    accept_with(stream, config, |_| Ok(default_accept())).await.map(|(ws, _)| ws)
+    accept_with(stream, config, |_| Ok(Accept::new())).await.map(|(ws, _)| ws)
 }
 
 /// Runs the server handshake over `stream`; `decide` accepts the request or answers it with
 /// another response.
+///
+/// Accepting permessage-deflate when the client offers it, with the configuration that keeps
+/// the least memory per connection:
+///
+/// ```no_run
+/// # #[cfg(feature = "deflate")]
+/// # async fn demo(stream: tokio::net::TcpStream) -> Result<(), wsproto::adapters::WsError> {
+/// use wsproto::deflate::DeflateConfig;
+/// use wsproto::handshake::Accept;
+/// let (ws, negotiated) = wsproto::adapters::tokio::accept_with(stream, wsproto::Config::new(), |_| {
+///     Ok(Accept::new().with_deflate(DeflateConfig::low_memory()))
+/// })
+/// .await?;
+/// # Ok(()) }
+/// ```
 ///
 /// # Errors
 /// As for [`accept`], and [`WsError::Rejected`] when `decide` rejected the request.
@@ -341,7 +377,7 @@ impl<S: AsyncRead + AsyncWrite> WebSocket<S> {
 
     /// As [`from_connection`](Self::from_connection), with a read buffer of `capacity` bytes.
     pub fn with_read_buffer(stream: S, conn: Connection, leftover: &[u8], capacity: usize) -> Self {
-        let inbox = Inbox::new(capacity, leftover, compressed(&conn));
+        let inbox = Inbox::new(capacity, leftover, conn.needs_scratch());
         let epoch = Instant::now();
         let core = Core { stream: Box::pin(stream), conn, out: Vec::new(), pos: 0, epoch, broken: None };
         Self { core, incoming: Incoming { inbox, ready: None } }
@@ -531,7 +567,7 @@ impl<S: AsyncWrite> Core<S> {
         // writes a new payload anyway).
         // While a fragmented message is open, the connection's `send` refuses whole messages,
         // as it must (a frame head would continue the open message instead).
-        let vectored = self.conn.outgoing_fragmented().is_none() && !compressed(&self.conn);
+        let vectored = self.conn.outgoing_fragmented().is_none() && !self.conn.needs_scratch();
         self.send_data(kind, data, true, vectored, |c, o| c.send(kind, data, o)).await
     }
 

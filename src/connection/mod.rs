@@ -21,6 +21,12 @@ use crate::{CloseFrame, Config, ControlPayload, Error, KeySource, Role};
 ///    until it reports `event: None` (everything consumed). Each call consumes bytes from the
 ///    front and may lend one [`Event`](crate::Event); data is unmasked in place and borrowed
 ///    from the buffer. At end of input call [`receive_eof`](Self::receive_eof).
+///
+///    A connection with permessage-deflate in force ([`needs_scratch`](Self::needs_scratch),
+///    known once it is built) writes inflated data into a buffer of the caller's: give it
+///    input with [`receive_into`](Self::receive_into) and a non-empty scratch buffer instead
+///    (`receive` refuses, nothing consumed). `receive_into` takes input on every connection,
+///    so code that may run with deflate calls only it.
 /// 2. **Commands.** [`send_text`](Self::send_text), [`send_binary`](Self::send_binary),
 ///    [`send_fragment`](Self::send_fragment), [`ping`](Self::ping), [`pong`](Self::pong) and
 ///    [`close`](Self::close) write frames into the caller's [`OutBuf`](crate::OutBuf) (a `Vec<u8>` or a
@@ -33,7 +39,7 @@ use crate::{CloseFrame, Config, ControlPayload, Error, KeySource, Role};
 /// ```
 /// use wsproto::{Config, Connection, Event, KeySource, MessageKind, Role};
 ///
-/// let mut client = Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(1));
+/// let mut client = Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(1));
 /// let mut server = Connection::new(Role::Server, Config::new());
 ///
 /// let mut wire = Vec::new();
@@ -87,25 +93,23 @@ struct DeflateCodec {
 }
 
 impl Connection {
-    /// A connection in the open state. A client draws masking keys from the operating system
-    /// (feature `getrandom`, on by default); without that feature use
-    /// [`with_key_source`](Self::with_key_source) for a client.
+    /// A connection in the open state: the one constructor. Chained methods set what the
+    /// defaults leave out: [`with_key_source`](Self::with_key_source) (a client's masking
+    /// keys), [`with_negotiated`](Self::with_negotiated) (what the opening handshake agreed,
+    /// feature `alloc`) or [`with_deflate`](Self::with_deflate) (permessage-deflate agreed
+    /// elsewhere).
+    ///
+    /// A client draws masking keys from the operating system (feature `getrandom`, on by
+    /// default); without that feature give it a source with
+    /// [`with_key_source`](Self::with_key_source), or its sends fail with
+    /// [`Misuse::NoKeySource`](crate::Misuse::NoKeySource).
     #[must_use]
+    #[cfg_attr(not(feature = "alloc"), allow(clippy::useless_conversion))] // `Keys` is `KeySource` then
     pub fn new(role: Role, config: Config) -> Self {
         #[cfg(feature = "getrandom")]
         let keys = role.masks_outgoing().then(|| KeySource::os().into());
         #[cfg(not(feature = "getrandom"))]
         let keys = None;
-        Self::build(role, config, keys)
-    }
-
-    /// A connection that draws client masking keys from `keys` (a server never uses them).
-    #[must_use]
-    pub fn with_key_source(role: Role, config: Config, keys: KeySource) -> Self {
-        Self::build(role, config, role.masks_outgoing().then(|| keys.into()))
-    }
-
-    fn build(role: Role, config: Config, keys: Option<Keys>) -> Self {
         Self {
             role,
             config,
@@ -123,11 +127,28 @@ impl Connection {
         }
     }
 
+    /// Draws a client's masking keys from `keys` instead of the operating system (a server
+    /// never masks, and ignores them).
+    ///
+    /// ```
+    /// use wsproto::{Config, Connection, KeySource, Role};
+    /// // Deterministic keys, for tests only.
+    /// let client = Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(1));
+    /// # let _ = client;
+    /// ```
+    #[must_use]
+    #[cfg_attr(not(feature = "alloc"), allow(clippy::useless_conversion))] // `Keys` is `KeySource` then
+    pub fn with_key_source(mut self, keys: KeySource) -> Self {
+        self.keys = self.role.masks_outgoing().then(|| keys.into());
+        self
+    }
+
     /// Turns on permessage-deflate with what the handshake agreed (feature `deflate`):
-    /// compresses whole messages we send, inflates compressed messages we receive (use
+    /// compresses whole messages we send, inflates compressed messages we receive (so
+    /// [`needs_scratch`](Self::needs_scratch) becomes true: receive with
     /// [`receive_into`](Self::receive_into)), and lets received first frames carry RSV1.
-    /// [`from_negotiated`](Self::from_negotiated) calls it; call it directly for a stream
-    /// negotiated elsewhere (RFC 8441 / RFC 9220).
+    /// [`with_negotiated`](Self::with_negotiated) calls it; call it directly for a stream
+    /// negotiated elsewhere.
     #[cfg(feature = "deflate")]
     #[must_use]
     pub fn with_deflate(mut self, agreed: crate::deflate::PerMessageDeflate) -> Self {
@@ -162,9 +183,28 @@ impl Connection {
         self.deflate.as_ref().map(|d| &d.agreed)
     }
 
-    /// Whether received messages may be compressed.
+    /// Whether received data must be written into a scratch buffer of the caller's, so that
+    /// input has to go through [`receive_into`](Self::receive_into) with a non-empty `scratch`:
+    /// true exactly when an extension that transforms payloads is in force (permessage-deflate,
+    /// turned on by [`with_negotiated`](Self::with_negotiated) or
+    /// [`with_deflate`](Self::with_deflate)). Only those builder methods change it (receiving
+    /// and sending never do), so check it once, after building the connection.
+    ///
+    /// When it is false, [`receive`](Self::receive) takes every input; when it is true,
+    /// [`receive`](Self::receive) and an empty `scratch` are refused with
+    /// [`Misuse::ScratchRequired`](crate::Misuse::ScratchRequired) (nothing consumed).
+    ///
+    /// ```
+    /// use wsproto::{Config, Connection, Role};
+    /// let mut server = Connection::new(Role::Server, Config::new());
+    /// let mut input = *b"\x89\x80\0\0\0\0"; // a masked, empty Ping
+    /// let mut scratch = vec![0; if server.needs_scratch() { 16 * 1024 } else { 0 }];
+    /// let received = server.receive_into(&mut input, &mut scratch).unwrap();
+    /// assert_eq!(received.consumed, 6);
+    /// ```
     #[inline]
-    fn compression_enabled(&self) -> bool {
+    #[must_use]
+    pub fn needs_scratch(&self) -> bool {
         #[cfg(feature = "deflate")]
         return self.deflate.is_some();
         #[cfg(not(feature = "deflate"))]
@@ -203,9 +243,9 @@ impl Connection {
     }
 
     /// Whether received data may still be waiting to be handed out without any new input:
-    /// inflated bytes of a compressed message that did not fit in the last scratch buffer.
-    /// Keep calling [`receive_into`](Self::receive_into) (with empty input if need be) while
-    /// this is true.
+    /// inflated bytes of a compressed message that did not fit in the last scratch buffer
+    /// (only when [`needs_scratch`](Self::needs_scratch)). Keep calling
+    /// [`receive_into`](Self::receive_into) (with empty input if need be) while this is true.
     #[must_use]
     pub fn has_pending_data(&self) -> bool {
         #[cfg(feature = "deflate")]

@@ -101,29 +101,36 @@ impl Connection {
     ///
     /// Once a Close frame has been received, later input is consumed and ignored.
     ///
+    /// This is for connections that do not [`need scratch`](Self::needs_scratch) space, which
+    /// is every connection without permessage-deflate; the others take input through
+    /// [`receive_into`](Self::receive_into).
+    ///
     /// # Errors
     /// A fatal [`Error`] when the peer breaks the protocol or a limit. The Close frame that
     /// answers it is queued for [`poll_transmit`](Self::poll_transmit), and every later call
     /// returns the same error.
+    /// [`Misuse::ScratchRequired`](crate::Misuse::ScratchRequired) (nothing consumed, nothing
+    /// changes) when [`needs_scratch`](Self::needs_scratch) is true and the connection has not
+    /// failed.
     #[inline]
     pub fn receive<'b>(&mut self, input: &'b mut [u8]) -> Result<Received<'b>, Error> {
-        #[cfg(feature = "deflate")]
-        if self.deflate.is_some() && self.close.failed.is_none() {
+        if self.needs_scratch() && self.close.failed.is_none() {
             return Err(crate::Misuse::ScratchRequired.into());
         }
         self.receive_into(input, &mut [])
     }
 
-    /// [`receive`](Self::receive) for connections that may receive compressed messages
-    /// (permessage-deflate, feature `deflate`): inflated data is written into `scratch` and lent
-    /// from there, at most `scratch.len()` bytes per event, so memory stays bounded whatever
-    /// the compression ratio. Uncompressed data is still lent from `input`, unmasked in place.
-    /// A scratch buffer of 16 to 64 KiB suits most uses; `scratch` is not used without
-    /// compression.
+    /// [`receive`](Self::receive) for every connection, including those that
+    /// [`need scratch`](Self::needs_scratch) space (permessage-deflate in force): inflated data
+    /// is written into `scratch` and lent from there, at most `scratch.len()` bytes per event,
+    /// so memory stays bounded whatever the compression ratio. Uncompressed data is still lent
+    /// from `input`, unmasked in place. A scratch buffer of 16 to 64 KiB suits most uses;
+    /// `scratch` is not used, and may be empty, when `needs_scratch()` is false.
     ///
     /// # Errors
-    /// As for [`receive`](Self::receive); [`Misuse::ScratchRequired`](crate::Misuse::ScratchRequired)
-    /// (nothing consumed) when permessage-deflate is in force and `scratch` is empty.
+    /// As for [`receive`](Self::receive): [`Misuse::ScratchRequired`](crate::Misuse::ScratchRequired)
+    /// (nothing consumed) when [`needs_scratch`](Self::needs_scratch) is true and `scratch` is
+    /// empty.
     #[inline]
     pub fn receive_into<'b>(&mut self, input: &'b mut [u8], scratch: &'b mut [u8]) -> Result<Received<'b>, Error> {
         if let Some((consumed, start, kind)) = self.whole_frame(input) {
@@ -143,7 +150,7 @@ impl Connection {
             || self.recv.frame.is_some()
             || self.recv.message.is_some()
             || self.recv.header_len != 0
-            || self.compression_enabled()
+            || self.needs_scratch()
         {
             return None;
         }
@@ -201,8 +208,7 @@ impl Connection {
         if self.close.received {
             return Ok(Received { consumed: input.len(), event: None });
         }
-        #[cfg(feature = "deflate")]
-        if scratch.is_empty() && self.deflate.is_some() {
+        if scratch.is_empty() && self.needs_scratch() {
             return Err(crate::Misuse::ScratchRequired.into());
         }
         if !input.is_empty() {
@@ -401,7 +407,7 @@ impl Connection {
         if h.rsv & !self.rsv_allowed != 0 || (h.rsv != 0 && h.opcode.is_control()) {
             return Err(ProtocolViolation::ReservedBits.into());
         }
-        let compressing = self.compression_enabled();
+        let compressing = self.needs_scratch();
         let cfg = &self.config;
         match h.opcode {
             OpCode::Continuation => {

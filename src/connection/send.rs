@@ -4,7 +4,7 @@ use super::Connection;
 use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, encode_header};
 use crate::mask::apply_mask;
 use crate::utf8::Utf8Validator;
-use crate::{CloseFrame, Error, MessageKind, Misuse, OutBuf, close::MAX_CONTROL_PAYLOAD};
+use crate::{CloseFrame, Error, MAX_CONTROL_PAYLOAD, MessageKind, Misuse, OutBuf};
 
 /// Send-side state: the fragmented message we are in the middle of, if any.
 #[derive(Clone, Debug, Default)]

@@ -4,7 +4,7 @@
 //!   [`ClientRequest::with_deflate`](crate::handshake::ClientRequest::with_deflate), a server to
 //!   [`Accept::with_deflate`](crate::handshake::Accept::with_deflate). The handshake records what
 //!   was agreed in [`Negotiated::deflate`](crate::handshake::Negotiated::deflate), and
-//!   [`Connection::from_negotiated`](crate::Connection::from_negotiated) turns compression on.
+//!   [`Connection::with_negotiated`](crate::Connection::with_negotiated) turns compression on.
 //! * Sending: whole messages of at least [`DeflateConfig::min_size`] bytes are compressed
 //!   (RSV1 on the first frame, the trailing `00 00 ff ff` removed); streamed messages
 //!   ([`Connection::send_fragment`](crate::Connection::send_fragment)) and vectored frames go

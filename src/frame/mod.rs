@@ -63,11 +63,15 @@ impl OpCode {
     }
 }
 
-/// RSV1, the bit permessage-deflate uses to mark a compressed message.
+/// RSV1 in [`FrameHeader::rsv`] and
+/// [`Negotiated::reserved_bits`](crate::handshake::Negotiated::reserved_bits): the bit
+/// permessage-deflate uses to mark a compressed message.
 pub const RSV1: u8 = 0b100;
-/// RSV2.
+/// RSV2 in [`FrameHeader::rsv`] and
+/// [`Negotiated::reserved_bits`](crate::handshake::Negotiated::reserved_bits).
 pub const RSV2: u8 = 0b010;
-/// RSV3.
+/// RSV3 in [`FrameHeader::rsv`] and
+/// [`Negotiated::reserved_bits`](crate::handshake::Negotiated::reserved_bits).
 pub const RSV3: u8 = 0b001;
 
 /// A decoded or to-be-encoded frame header.

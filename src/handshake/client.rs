@@ -277,8 +277,8 @@ pub enum ClientStatus {
     /// The response head has not ended yet: read more bytes and feed them.
     NeedMore,
     /// The server accepted the upgrade. Build the connection with
-    /// [`Connection::from_negotiated`](crate::Connection::from_negotiated), then pass the bytes
-    /// from `leftover` on (frames that came in the same read) to
+    /// `Connection::new(negotiated.role, config)`[`.with_negotiated(&negotiated)`](crate::Connection::with_negotiated),
+    /// then pass the bytes from `leftover` on (frames that came in the same read) to
     /// [`Connection::receive`](crate::Connection::receive) before anything read later.
     Upgraded {
         /// Role, chosen subprotocol and accepted extensions.
@@ -474,7 +474,7 @@ mod tests {
     fn buffer_too_small_writes_nothing() {
         let mut storage = [0u8; 32];
         let mut buf = crate::SliceBuf::new(&mut storage);
-        assert!(matches!(request().write(&mut buf), Err(HandshakeError::BufferTooSmall { .. })));
+        assert!(matches!(request().write(&mut buf), Err(HandshakeError::BufferTooSmall(_))));
         assert!(buf.is_empty());
     }
 

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use crate::Fault;
+use crate::{BufferTooSmall, Fault};
 
 /// Every error of the opening handshake. Distinct from [`crate::Error`], which is about frames
 /// after the handshake.
@@ -96,10 +96,7 @@ pub enum HandshakeError {
     InvalidInput(&'static str),
     /// A fixed output buffer cannot hold the request or response; nothing was written. Caller
     /// fault, status 500.
-    BufferTooSmall {
-        /// How many bytes of free space the write needs.
-        required: usize,
-    },
+    BufferTooSmall(BufferTooSmall),
     /// A client request was written without a [`KeySource`](crate::KeySource) (feature
     /// `getrandom` is off and none was given). Caller fault, status 500.
     NoKeySource,
@@ -115,7 +112,7 @@ impl HandshakeError {
         match self {
             Self::InvalidUri(_)
             | Self::InvalidInput(_)
-            | Self::BufferTooSmall { .. }
+            | Self::BufferTooSmall(_)
             | Self::NoKeySource
             | Self::Finished => Fault::Caller,
             _ => Fault::Peer,
@@ -148,7 +145,7 @@ impl HandshakeError {
             Self::AcceptMismatch | Self::UnofferedProtocol | Self::UnofferedExtension => 502,
             Self::InvalidUri(_)
             | Self::InvalidInput(_)
-            | Self::BufferTooSmall { .. }
+            | Self::BufferTooSmall(_)
             | Self::NoKeySource
             | Self::Finished => 500,
         }
@@ -205,7 +202,7 @@ impl fmt::Display for HandshakeError {
             Self::UnofferedExtension => f.write_str("server accepted an extension that was not offered"),
             Self::InvalidUri(what) => write!(f, "invalid WebSocket URI: {what}"),
             Self::InvalidInput(what) => write!(f, "invalid handshake input: {what}"),
-            Self::BufferTooSmall { required } => write!(f, "output buffer too small: {required} bytes needed"),
+            Self::BufferTooSmall(too_small) => fmt::Display::fmt(too_small, f),
             Self::NoKeySource => f.write_str("no key source for the Sec-WebSocket-Key nonce"),
             Self::Finished => f.write_str("the handshake reader already returned its result"),
         }
@@ -213,6 +210,12 @@ impl fmt::Display for HandshakeError {
 }
 
 impl core::error::Error for HandshakeError {}
+
+impl From<BufferTooSmall> for HandshakeError {
+    fn from(too_small: BufferTooSmall) -> Self {
+        Self::BufferTooSmall(too_small)
+    }
+}
 
 #[cfg(test)]
 mod tests {

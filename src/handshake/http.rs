@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 
 use super::HandshakeError;
 use super::headers::{Headers, is_field_value};
-use crate::OutBuf;
+use crate::{BufferTooSmall, OutBuf};
 
 /// An HTTP/1.x request head as received by [`ServerHandshake`](super::ServerHandshake).
 ///
@@ -148,8 +148,9 @@ impl HttpResponse {
 /// Appends `bytes` to `out` as one all-or-nothing write.
 pub(crate) fn write_all(out: &mut impl OutBuf, bytes: &[u8]) -> Result<(), HandshakeError> {
     out.reserve(bytes.len()).map_err(|full| match full {
-        crate::buf::Full::TooSmall { required } => HandshakeError::BufferTooSmall { required },
-        _ => HandshakeError::BufferTooSmall { required: bytes.len() },
+        crate::Full::TooSmall(too_small) => too_small,
+        // A bounded queue that refuses now cannot take the head either: the same answer.
+        _ => BufferTooSmall { required: bytes.len() },
     })?;
     out.append(bytes);
     Ok(())
@@ -499,7 +500,10 @@ mod tests {
         );
         let mut small = [0u8; 10];
         let mut buf = SliceBuf::new(&mut small);
-        assert_eq!(HttpResponse::new(200).write(&mut buf), Err(HandshakeError::BufferTooSmall { required: 38 }));
+        assert_eq!(
+            HttpResponse::new(200).write(&mut buf),
+            Err(HandshakeError::BufferTooSmall(BufferTooSmall { required: 38 }))
+        );
         assert!(buf.is_empty());
     }
 

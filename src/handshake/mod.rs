@@ -6,8 +6,8 @@
 //!
 //! | role | write | read | then |
 //! |---|---|---|---|
-//! | client | [`ClientRequest::write`] | [`ClientHandshake::feed`] → [`ClientStatus`] | [`Connection::from_negotiated`](crate::Connection::from_negotiated) |
-//! | server | [`UpgradeRequest::accept`] or [`UpgradeRequest::reject`] | [`ServerHandshake::feed`] → [`ServerStatus`] | [`Connection::from_negotiated`](crate::Connection::from_negotiated) |
+//! | client | [`ClientRequest::write`] | [`ClientHandshake::feed`] → [`ClientStatus`] | [`Connection::with_negotiated`](crate::Connection::with_negotiated) |
+//! | server | [`UpgradeRequest::accept`] or [`UpgradeRequest::reject`] | [`ServerHandshake::feed`] → [`ServerStatus`] | [`Connection::with_negotiated`](crate::Connection::with_negotiated) |
 //!
 //! Both transports share the types of the negotiation: a client builds a [`ClientRequest`], a
 //! server sees an [`UpgradeRequest`] and answers with an [`Accept`], and both end with a
@@ -45,13 +45,13 @@
 //! let mut to_client = Vec::new();
 //! let protocol = request.select_protocol(&["chat"]).unwrap();
 //! let negotiated = request.accept(&Accept::new().with_protocol(protocol), &mut to_client)?;
-//! let mut server = Connection::from_negotiated(&negotiated, Config::new());
+//! let mut server = Connection::new(negotiated.role, Config::new()).with_negotiated(&negotiated);
 //! server.send_text("welcome", &mut to_client).unwrap(); // in the same write as the 101
 //!
 //! // Client: read the response; the frame after it is not lost.
 //! let ClientStatus::Upgraded { negotiated, leftover, .. } = client_hs.feed(&to_client)? else { panic!() };
 //! assert_eq!(negotiated.protocol.as_deref(), Some("chat"));
-//! let mut client = Connection::from_negotiated(&negotiated, Config::new());
+//! let mut client = Connection::new(negotiated.role, Config::new()).with_negotiated(&negotiated);
 //! let received = client.receive(&mut to_client[leftover..]).unwrap();
 //! assert!(matches!(received.event, Some(Event::Data { data: b"welcome", .. })));
 //! # Ok::<(), wsproto::handshake::HandshakeError>(())
@@ -89,7 +89,7 @@ pub use headers::Headers;
 #[cfg(feature = "alloc")]
 pub use http::{HttpRequest, HttpResponse, reason_phrase};
 #[cfg(feature = "alloc")]
-pub use negotiate::{Accept, Negotiated, RSV1, RSV2, RSV3};
+pub use negotiate::{Accept, Negotiated};
 #[cfg(feature = "alloc")]
 pub use server::{DEFAULT_MAX_REQUEST_SIZE, ServerHandshake, ServerStatus, UpgradeRequest};
 

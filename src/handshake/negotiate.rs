@@ -11,7 +11,7 @@ use alloc::vec::Vec;
 use super::extensions::{Caps, ExtensionOffer, format_extensions, parse_capped};
 use super::headers::{Headers, is_field_value, is_token, list_elements, single, trim_ows};
 use super::{HandshakeError, MAX_EXTENSION_OFFERS, MAX_EXTENSION_PARAMS, MAX_PROTOCOLS};
-use crate::{Config, Connection, KeySource, Role};
+use crate::{Connection, Role};
 
 /// How a transport spells the WebSocket header fields, in the fields it writes and in errors:
 /// HTTP/1.1 in the case RFC 6455 uses, HTTP/2 and HTTP/3 in lowercase. Lookups ignore case
@@ -333,17 +333,10 @@ impl Accept {
 // The outcome.
 // ---------------------------------------------------------------------------------------------
 
-/// The reserved bit RSV1 in [`Negotiated::reserved_bits`] (used by permessage-deflate).
-pub const RSV1: u8 = 0b100;
-/// The reserved bit RSV2 in [`Negotiated::reserved_bits`].
-pub const RSV2: u8 = 0b010;
-/// The reserved bit RSV3 in [`Negotiated::reserved_bits`].
-pub const RSV3: u8 = 0b001;
-
 /// What the opening handshake settled, over HTTP/1.1 or extended CONNECT: our role, the
 /// subprotocol and the extensions in force. Made by [`ClientHandshake::feed`],
 /// [`UpgradeRequest::accept`], [`extended_connect::check_response`] and
-/// [`extended_connect::accept`]; turned into a connection by [`Connection::from_negotiated`].
+/// [`extended_connect::accept`]; applied to a connection by [`Connection::with_negotiated`].
 ///
 /// [`ClientHandshake::feed`]: super::ClientHandshake::feed
 /// [`UpgradeRequest::accept`]: super::UpgradeRequest::accept
@@ -359,14 +352,15 @@ pub struct Negotiated {
     /// The extensions in force, in the order of the server's response, with the response's
     /// parameters.
     pub extensions: Vec<ExtensionOffer>,
-    /// The frame header's reserved bits that the extensions own ([`RSV1`], [`RSV2`],
-    /// [`RSV3`]); received frames may set these bits.
+    /// The frame header's reserved bits that the extensions own
+    /// ([`frame::RSV1`](crate::frame::RSV1), [`RSV2`](crate::frame::RSV2),
+    /// [`RSV3`](crate::frame::RSV3)); received frames may set these bits.
     ///
-    /// permessage-deflate (feature `deflate`) sets [`RSV1`] when it is agreed. A frame with
+    /// permessage-deflate (feature `deflate`) sets `RSV1` when it is agreed. A frame with
     /// any other reserved bit set fails the connection (close code 1002), as RFC 6455 §5.2
     /// requires. A caller that implements another extension itself, on the payloads it is
     /// handed, may set the bits that extension owns before calling
-    /// [`Connection::from_negotiated`]: the connection then lets received frames carry those
+    /// [`Connection::with_negotiated`]: the connection then lets received frames carry those
     /// bits, and hands their payloads over untransformed.
     pub reserved_bits: u8,
     /// permessage-deflate, when it was negotiated through
@@ -377,7 +371,7 @@ pub struct Negotiated {
 }
 
 impl Negotiated {
-    /// The outcome for `role`; permessage-deflate, when agreed, owns [`RSV1`].
+    /// The outcome for `role`; permessage-deflate, when agreed, owns `RSV1`.
     fn new(
         role: Role,
         protocol: Option<String>,
@@ -389,7 +383,7 @@ impl Negotiated {
             protocol,
             extensions,
             #[cfg(feature = "deflate")]
-            reserved_bits: if deflate.is_some() { RSV1 } else { 0 },
+            reserved_bits: if deflate.is_some() { crate::frame::RSV1 } else { 0 },
             #[cfg(not(feature = "deflate"))]
             reserved_bits: 0,
             #[cfg(feature = "deflate")]
@@ -405,37 +399,37 @@ impl Negotiated {
 }
 
 impl Connection {
-    /// The connection that follows a successful handshake: role from `negotiated`, reserved
-    /// bits owned by its extensions allowed. A client draws masking keys from the operating
-    /// system (feature `getrandom`); without that feature use
-    /// [`from_negotiated_with_key_source`](Self::from_negotiated_with_key_source).
+    /// Applies what the handshake agreed: received frames may carry the reserved bits its
+    /// extensions own ([`Negotiated::reserved_bits`]), and permessage-deflate is turned on when
+    /// it was agreed (feature `deflate`; see [`with_deflate`](Self::with_deflate), and
+    /// [`needs_scratch`](Self::needs_scratch) for how to receive then).
     ///
-    /// Pass the bytes after the handshake head (`leftover`) to
-    /// [`receive`](Self::receive) before anything read later.
+    /// ```
+    /// # use wsproto::handshake::{Accept, ClientRequest, ServerHandshake, ServerStatus};
+    /// # use wsproto::{Config, Connection};
+    /// # let mut request = Vec::new();
+    /// # ClientRequest::new("ws://localhost/")?.write(&mut request)?;
+    /// # let ServerStatus::Upgrade(upgrade) = ServerHandshake::new().feed(&request)? else { panic!() };
+    /// let negotiated = upgrade.accept(&Accept::new(), &mut Vec::new())?;
+    /// let server = Connection::new(negotiated.role, Config::new()).with_negotiated(&negotiated);
+    /// assert!(!server.needs_scratch());
+    /// # Ok::<(), wsproto::handshake::HandshakeError>(())
+    /// ```
+    ///
+    /// Pass the bytes after the handshake head (`leftover`) to the connection before anything
+    /// read later.
+    ///
+    /// # Panics
+    /// If `negotiated.role` is not the connection's role (make the connection with
+    /// `Connection::new(negotiated.role, config)`).
     #[must_use]
-    pub fn from_negotiated(negotiated: &Negotiated, config: Config) -> Self {
-        let mut connection = Self::new(negotiated.role, config);
-        connection.allow_reserved_bits(negotiated.reserved_bits);
-        connection.apply_extensions(negotiated)
-    }
-
-    /// As [`from_negotiated`](Self::from_negotiated), with client masking keys drawn from
-    /// `keys` (a server never uses them).
-    #[must_use]
-    pub fn from_negotiated_with_key_source(negotiated: &Negotiated, config: Config, keys: KeySource) -> Self {
-        let mut connection = Self::with_key_source(negotiated.role, config, keys);
-        connection.allow_reserved_bits(negotiated.reserved_bits);
-        connection.apply_extensions(negotiated)
-    }
-
-    /// Turns on the extensions the crate implements.
-    #[cfg_attr(not(feature = "deflate"), allow(clippy::unused_self))]
-    fn apply_extensions(self, negotiated: &Negotiated) -> Self {
+    pub fn with_negotiated(mut self, negotiated: &Negotiated) -> Self {
+        assert_eq!(self.role(), negotiated.role, "the handshake was negotiated for the other role");
+        self.allow_reserved_bits(negotiated.reserved_bits);
         #[cfg(feature = "deflate")]
         if let Some(agreed) = negotiated.deflate {
             return self.with_deflate(agreed);
         }
-        let _ = negotiated;
         self
     }
 }

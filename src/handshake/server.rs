@@ -278,7 +278,7 @@ impl UpgradeRequest {
     /// Accepts an HTTP/1.1 upgrade: writes the 101 response (with `Sec-WebSocket-Accept`, the
     /// chosen subprotocol, the accepted extensions and the extra headers of `accept`) into
     /// `out`, and returns what was negotiated for
-    /// [`Connection::from_negotiated`](crate::Connection::from_negotiated).
+    /// [`Connection::with_negotiated`](crate::Connection::with_negotiated).
     ///
     /// # Errors
     /// [`HandshakeError::InvalidInput`] when the subprotocol or an extension was not offered, an
@@ -501,7 +501,7 @@ mod tests {
         }
         let mut storage = [0u8; 16];
         let mut small = crate::SliceBuf::new(&mut storage);
-        assert!(matches!(u.accept(&Accept::new(), &mut small), Err(HandshakeError::BufferTooSmall { .. })));
+        assert!(matches!(u.accept(&Accept::new(), &mut small), Err(HandshakeError::BufferTooSmall(_))));
     }
 
     #[test]

@@ -379,7 +379,7 @@ impl Rng {
 
 /// A client with a seeded key source.
 pub fn client(config: Config) -> Connection {
-    Connection::with_key_source(Role::Client, config, KeySource::seeded(0x5eed))
+    Connection::new(Role::Client, config).with_key_source(KeySource::seeded(0x5eed))
 }
 
 /// A server.

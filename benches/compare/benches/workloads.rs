@@ -82,7 +82,7 @@ fn encode<M: Measurement>(c: &mut Criterion<M>, w: &Workload) {
     g.bench_function("wsproto", |b| {
         b.iter(|| check(ours_encode(&mut os, black_box(&w.payload), w.count, &mut out, OUT_FLUSH)))
     });
-    let mut seeded = Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(5));
+    let mut seeded = Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(5));
     g.bench_function("wsproto-seeded-keys", |b| {
         b.iter(|| check(ours_encode(&mut seeded, black_box(&w.payload), w.count, &mut out, OUT_FLUSH)))
     });

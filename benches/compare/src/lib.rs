@@ -98,7 +98,7 @@ pub fn mixed_text(len: usize) -> String {
 /// Masked frames as our client sends them (seeded keys: the same bytes on every run).
 #[must_use]
 pub fn client_stream(count: usize, payload: &[u8], text: bool) -> Vec<u8> {
-    let mut client = Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(9));
+    let mut client = Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(9));
     let mut wire = Vec::new();
     for _ in 0..count {
         if text {

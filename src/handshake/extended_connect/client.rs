@@ -79,7 +79,7 @@ pub fn request(request: &ClientRequest) -> Result<Headers, HandshakeError> {
 ///
 /// A `2xx` status accepts (RFC 8441 §5 allows any 2xx; `200` is the norm):
 /// [`ClientStatus::Upgraded`] with what was negotiated (by the same rules as over HTTP/1.1),
-/// for [`Connection::from_negotiated`](crate::Connection::from_negotiated), and `leftover` 0.
+/// for [`Connection::with_negotiated`](crate::Connection::with_negotiated), and `leftover` 0.
 /// Any other final status is [`ClientStatus::Rejected`] with the status and the fields (read
 /// the body from the stream if you want it). `content-length` in a 2xx response is ignored
 /// (RFC 9110 §9.3.6).

@@ -47,10 +47,11 @@
 //!   values: `&Headers`, an `http::HeaderMap` by reference, `[(&str, &str); N]`, … Pseudo-header
 //!   names compare exactly, other names case-insensitively.
 //! * **The stream.** Send the accepting response without `END_STREAM`. Then
-//!   [`Connection::from_negotiated`](crate::Connection::from_negotiated) starts the state
-//!   machine directly on the stream's bytes: feed received DATA payloads to
+//!   `Connection::new(negotiated.role, config)`[`.with_negotiated(&negotiated)`](crate::Connection::with_negotiated)
+//!   starts the state machine directly on the stream's bytes: feed received DATA payloads to
 //!   [`receive`](crate::Connection::receive) (or
-//!   [`receive_into`](crate::Connection::receive_into) with permessage-deflate), send what it
+//!   [`receive_into`](crate::Connection::receive_into) when it
+//!   [`needs_scratch`](crate::Connection::needs_scratch): permessage-deflate), send what it
 //!   writes as DATA. There is no leftover to hand over: the response has no body before the
 //!   WebSocket frames. Masking stays exactly as in RFC 6455.
 //! * **Flow control.** Release receive capacity as the connection consumes bytes (with `h2`,
@@ -71,8 +72,8 @@
 //!
 //! | role | build | send / receive | check | then |
 //! |---|---|---|---|---|
-//! | client | [`request`] from a [`ClientRequest`] | send the request, receive the response | [`check_response`] → [`ClientStatus`] | [`Connection::from_negotiated`](crate::Connection::from_negotiated) |
-//! | server | receive the request | [`parse_request`] → [`UpgradeRequest`] (on error: [`error_response`]) | [`accept`] with an [`Accept`] → [`HttpResponse`] and [`Negotiated`] | send the response, then [`Connection::from_negotiated`](crate::Connection::from_negotiated) |
+//! | client | [`request`] from a [`ClientRequest`] | send the request, receive the response | [`check_response`] → [`ClientStatus`] | [`Connection::with_negotiated`](crate::Connection::with_negotiated) |
+//! | server | receive the request | [`parse_request`] → [`UpgradeRequest`] (on error: [`error_response`]) | [`accept`] with an [`Accept`] → [`HttpResponse`] and [`Negotiated`] | send the response, then [`Connection::with_negotiated`](crate::Connection::with_negotiated) |
 //!
 //! ```
 //! use wsproto::handshake::{Accept, ClientRequest, ClientStatus, extended_connect};
@@ -89,7 +90,7 @@
 //! let protocol = upgrade.select_protocol(&["chat"]).unwrap();
 //! let (response, negotiated) = extended_connect::accept(&upgrade, &Accept::new().with_protocol(protocol))?;
 //! assert_eq!(response.status, 200);
-//! let mut server = Connection::from_negotiated(&negotiated, Config::new());
+//! let mut server = Connection::new(negotiated.role, Config::new()).with_negotiated(&negotiated);
 //! let mut stream = Vec::new(); // stands for the stream's DATA frames
 //! server.send_text("welcome", &mut stream).unwrap();
 //!
@@ -97,7 +98,7 @@
 //! let status = extended_connect::check_response(&request, response.status, &response.headers)?;
 //! let ClientStatus::Upgraded { negotiated, .. } = status else { panic!("rejected") };
 //! assert_eq!(negotiated.protocol.as_deref(), Some("chat"));
-//! let mut client = Connection::from_negotiated(&negotiated, Config::new());
+//! let mut client = Connection::new(negotiated.role, Config::new()).with_negotiated(&negotiated);
 //! let received = client.receive(&mut stream).unwrap();
 //! assert!(matches!(received.event, Some(Event::Data { data: b"welcome", .. })));
 //! # Ok::<(), wsproto::handshake::HandshakeError>(())

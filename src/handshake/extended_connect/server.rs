@@ -111,7 +111,7 @@ fn visible_ascii(value: Vec<u8>) -> Option<String> {
 /// then when chosen `sec-websocket-protocol` and `sec-websocket-extensions`, then the extra
 /// headers of `accept` with lowercased names) and what was negotiated, by the same rules as
 /// [`UpgradeRequest::accept`] over HTTP/1.1, for
-/// [`Connection::from_negotiated`](crate::Connection::from_negotiated). Send the response
+/// [`Connection::with_negotiated`](crate::Connection::with_negotiated). Send the response
 /// without `END_STREAM`: the stream carries the WebSocket from then on.
 ///
 /// # Errors

@@ -70,7 +70,7 @@ impl Ctx {
             scratch: w.payload.clone(),
             bytes: bytes::Bytes::from(w.payload.clone()),
             os: Connection::new(Role::Client, Config::new()),
-            seeded: Connection::with_key_source(Role::Client, Config::new(), KeySource::seeded(5)),
+            seeded: Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(5)),
         }
     }
 }
