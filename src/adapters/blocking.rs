@@ -391,7 +391,7 @@ impl<S: Timeouts> WebSocket<S> {
             }
             self.inbox.filled(n);
         };
-        Ok(self.inbox.message(ready))
+        Ok(self.inbox.message(ready, self.conn.last_control_payload()))
     }
 
     /// Sends a text message.

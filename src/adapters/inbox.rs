@@ -40,9 +40,12 @@ pub(crate) enum Ready {
         kind: MessageKind,
         range: Option<(usize, usize)>,
     },
-    Ping(ControlPayload),
-    Pong(ControlPayload),
-    Close(CloseFrame),
+    /// A control frame: its payload is the connection's
+    /// [`last_control_payload`](Connection::last_control_payload) (kept out of here so that a
+    /// connection waiting with a found event stays small).
+    Ping,
+    Pong,
+    Close,
 }
 
 impl Inbox {
@@ -136,16 +139,17 @@ impl Inbox {
                         return Ok(Some(Ready::Message { kind, range: None }));
                     }
                 }
-                crate::Event::Ping(p) => return Ok(Some(Ready::Ping(p))),
-                crate::Event::Pong(p) => return Ok(Some(Ready::Pong(p))),
-                crate::Event::Close(c) => return Ok(Some(Ready::Close(c))),
+                crate::Event::Ping(_) => return Ok(Some(Ready::Ping)),
+                crate::Event::Pong(_) => return Ok(Some(Ready::Pong)),
+                crate::Event::Close(_) => return Ok(Some(Ready::Close)),
             }
         }
         Ok(None)
     }
 
-    /// The message [`next`](Self::next) described.
-    pub(crate) fn message(&self, ready: Ready) -> Message<'_> {
+    /// The message [`next`](Self::next) described; `control` is the connection's
+    /// [`last_control_payload`](Connection::last_control_payload) (read no later than this call).
+    pub(crate) fn message(&self, ready: Ready, control: ControlPayload) -> Message<'_> {
         match ready {
             Ready::Message { kind, range } => {
                 let data = match range {
@@ -158,9 +162,10 @@ impl Inbox {
                     MessageKind::Text => Message::Text(simdutf8::basic::from_utf8(data).unwrap_or_default()),
                 }
             }
-            Ready::Ping(p) => Message::Ping(p),
-            Ready::Pong(p) => Message::Pong(p),
-            Ready::Close(c) => Message::Close(c),
+            Ready::Ping => Message::Ping(control),
+            Ready::Pong => Message::Pong(control),
+            // It parsed when it arrived.
+            Ready::Close => Message::Close(CloseFrame::parse(control.as_bytes()).unwrap_or(CloseFrame::EMPTY)),
         }
     }
 }
@@ -180,7 +185,7 @@ mod tests {
         let mut pos = 0;
         loop {
             while let Some(ready) = inbox.next(conn).unwrap() {
-                if let Message::Binary(data) = inbox.message(ready) {
+                if let Message::Binary(data) = inbox.message(ready, conn.last_control_payload()) {
                     got.push((data.len(), inbox.assembly.capacity()));
                 }
             }

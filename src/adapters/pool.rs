@@ -13,7 +13,7 @@ use std::vec::Vec;
 
 /// Buffers kept per thread and kind; more connections busy at once on one thread allocate
 /// and free the surplus.
-const KEEP: usize = 16;
+const KEEP: usize = 4;
 
 /// Output buffers larger than this are freed instead of kept (after a large message).
 #[cfg(feature = "tokio")]

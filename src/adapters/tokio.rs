@@ -26,7 +26,7 @@
 //! All protocol decisions are the [`Connection`]'s; this file only moves bytes.
 
 use core::future::Future;
-use core::pin::{Pin, pin};
+use core::pin::Pin;
 use core::task::{Context, Poll};
 use core::time::Duration;
 use std::boxed::Box;
@@ -92,11 +92,13 @@ pub async fn connect_with(
     }
     let config = config.with_adapter_deadlines();
     // The deadline covers the TCP connection too.
-    within_handshake_timeout(config, async {
+    // Boxed (here and in `client`, `accept_with`): the handshake's state is several KiB, and a
+    // task that awaited it inline would keep that size for the connection's whole life.
+    Box::pin(within_handshake_timeout(config, async {
         let stream = ::tokio::net::TcpStream::connect((request.host(), request.port())).await?;
         stream.set_nodelay(true)?;
         client_handshake(stream, request, config).await
-    })
+    }))
     .await
 }
 
@@ -110,7 +112,7 @@ pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
     config: Config,
 ) -> Result<(WebSocket<S>, Negotiated), WsError> {
     let config = config.with_adapter_deadlines();
-    within_handshake_timeout(config, client_handshake(stream, request, config)).await
+    Box::pin(within_handshake_timeout(config, client_handshake(stream, request, config))).await
 }
 
 async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
@@ -170,7 +172,7 @@ pub async fn accept_with<S: AsyncRead + AsyncWrite + Unpin>(
     decide: impl FnMut(&UpgradeRequest) -> Decision,
 ) -> Result<(WebSocket<S>, Negotiated), WsError> {
     let config = config.with_adapter_deadlines();
-    within_handshake_timeout(config, server_handshake(stream, config, decide)).await
+    Box::pin(within_handshake_timeout(config, server_handshake(stream, config, decide))).await
 }
 
 async fn server_handshake<S: AsyncRead + AsyncWrite + Unpin>(
@@ -304,6 +306,8 @@ struct Core<S> {
     epoch: Instant,
     /// A write failed or stalled: the stream takes no more frames.
     broken: Option<WriteFailure>,
+    /// The timer for every deadline of this connection.
+    alarm: Alarm,
 }
 
 /// Sends on a [`WebSocket`] while a message it received is still borrowed (see
@@ -351,6 +355,8 @@ struct Writer<S> {
     pos: usize,
     /// A write failed or stalled: the stream takes no more frames.
     broken: Option<WriteFailure>,
+    /// The timer for the deadlines of writes.
+    alarm: Alarm,
 }
 
 /// After a split: what the reader needs besides its buffers.
@@ -360,6 +366,8 @@ struct ReadLink<S> {
     epoch: Instant,
     shared: Arc<Mutex<Shared>>,
     writer: Arc<AsyncMutex<Writer<S>>>,
+    /// The timer for the deadlines of reads.
+    alarm: Alarm,
 }
 
 fn lock(shared: &Mutex<Shared>) -> std::sync::MutexGuard<'_, Shared> {
@@ -379,7 +387,8 @@ impl<S: AsyncRead + AsyncWrite> WebSocket<S> {
     pub fn with_read_buffer(stream: S, conn: Connection, leftover: &[u8], capacity: usize) -> Self {
         let inbox = Inbox::new(capacity, leftover, conn.needs_scratch());
         let epoch = Instant::now();
-        let core = Core { stream: Box::pin(stream), conn, out: Vec::new(), pos: 0, epoch, broken: None };
+        let stream = Box::pin(stream);
+        let core = Core { stream, conn, out: Vec::new(), pos: 0, epoch, broken: None, alarm: Alarm::default() };
         Self { core, incoming: Incoming { inbox, ready: None } }
     }
 
@@ -488,11 +497,17 @@ impl<S: AsyncRead + AsyncWrite> WebSocket<S> {
     /// Splits into a reader and a writer that can live in different tasks. Output not yet
     /// written, and a message found but not yet returned, carry over.
     pub fn split(self) -> (WsReader<S>, WsWriter<S>) {
-        let Core { stream, conn, out, pos, epoch, broken } = self.core;
+        let Core { stream, conn, out, pos, epoch, broken, alarm } = self.core;
         let (read, write) = ::tokio::io::split(stream);
         let shared = Arc::new(Mutex::new(Shared { conn, out: Vec::new(), epoch }));
-        let writer = Arc::new(AsyncMutex::new(Writer { half: write, inflight: out, pos, broken }));
-        let link = ReadLink { half: read, epoch, shared: Arc::clone(&shared), writer: Arc::clone(&writer) };
+        let writer = Arc::new(AsyncMutex::new(Writer { half: write, inflight: out, pos, broken, alarm }));
+        let link = ReadLink {
+            half: read,
+            epoch,
+            shared: Arc::clone(&shared),
+            writer: Arc::clone(&writer),
+            alarm: Alarm::default(),
+        };
         (WsReader { link, incoming: self.incoming }, WsWriter { shared, writer })
     }
 }
@@ -609,29 +624,20 @@ impl<S: AsyncWrite> Core<S> {
         stamp(&mut self.conn, self.epoch);
         // Automatic replies waiting in the connection go out first, in the same write.
         self.conn.poll_transmit(&mut self.out)?;
-        let Self { stream, conn, out, pos, epoch, broken } = self;
+        let Self { stream, conn, out, pos, epoch, broken, alarm } = self;
         let stall = conn.config().write_timeout;
-        let mut deadlines = ConnDeadlines { conn, epoch: *epoch };
-        let result = async {
-            let unwritten = Unwritten::new(out, pos, head.as_bytes(), data);
-            write_frame(stream, unwritten, &mut deadlines, stall).await?;
-            guarded(stream.flush(), &mut deadlines, stall).await
-        }
-        .await;
+        let mut guard = Guard { deadlines: ConnDeadlines { conn, epoch: *epoch }, stall, alarm };
+        let result = write_out(stream.as_mut(), Unwritten::new(out, pos, head.as_bytes(), data), &mut guard).await;
         record(broken, result)
     }
 
     /// Writes out everything produced, under the connection's deadlines. Cancel-safe.
     async fn flush(&mut self) -> Result<(), WsError> {
         self.writable()?;
-        let Self { stream, conn, out, pos, epoch, broken } = self;
+        let Self { stream, conn, out, pos, epoch, broken, alarm } = self;
         let stall = conn.config().write_timeout;
-        let mut deadlines = ConnDeadlines { conn, epoch: *epoch };
-        let result = async {
-            write_buffered(stream, out, pos, &mut deadlines, stall).await?;
-            guarded(stream.flush(), &mut deadlines, stall).await
-        }
-        .await;
+        let mut guard = Guard { deadlines: ConnDeadlines { conn, epoch: *epoch }, stall, alarm };
+        let result = write_out(stream.as_mut(), Unwritten::new(out, pos, &[], &[]), &mut guard).await;
         record(broken, result)
     }
 }
@@ -750,6 +756,8 @@ trait Link {
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<std::io::Result<usize>>;
     /// The read is waiting: give back buffers that hold nothing.
     fn idle(&mut self);
+    /// The timer for the read's deadline.
+    fn alarm(&mut self) -> &mut Alarm;
 }
 
 /// Reads into `buf` with `poll_read`, counting the bytes read.
@@ -788,6 +796,10 @@ impl<S: AsyncRead + AsyncWrite> Link for Core<S> {
         poll_read_into(self.stream.as_mut(), cx, buf)
     }
 
+    fn alarm(&mut self) -> &mut Alarm {
+        &mut self.alarm
+    }
+
     fn idle(&mut self) {
         if self.pos == self.out.len() {
             self.pos = 0;
@@ -823,6 +835,10 @@ impl<S: AsyncRead + AsyncWrite> Link for ReadLink<S> {
 
     fn idle(&mut self) {
         // The writers own the output buffers after a split.
+    }
+
+    fn alarm(&mut self) -> &mut Alarm {
+        &mut self.alarm
     }
 }
 
@@ -872,7 +888,11 @@ impl Incoming {
                 link.flush().await?;
             }
             if let Some(ready) = self.ready.take() {
-                return Ok(self.inbox.message(ready));
+                let control = match ready {
+                    Ready::Message { .. } => crate::ControlPayload::EMPTY,
+                    _ => link.with(|conn, _| conn.last_control_payload()),
+                };
+                return Ok(self.inbox.message(ready, control));
             }
             let deadline = link.with(|conn, _| {
                 if conn.state() == State::Closed && conn.transport_action() == TransportAction::Close {
@@ -884,23 +904,23 @@ impl Incoming {
             let inbox = &mut self.inbox;
             let read = core::future::poll_fn(|cx| {
                 let read = link.poll_read(cx, inbox.free_space());
-                if read.is_pending() {
-                    // Waiting for input: an idle connection holds no read or output buffer.
-                    inbox.release();
-                    link.idle();
+                if read.is_ready() {
+                    return read.map(Some);
                 }
-                read
-            });
-            let read = match deadline {
-                None => read.await,
-                // The timers (keepalive, close and idle deadlines; only when configured) run on
-                // tokio's clock. A read cut short by the deadline loses nothing.
-                // The next turn runs the timers (`tick`) and writes what they queued.
-                Some(at) => match ::tokio::time::timeout_at(at, read).await {
-                    Ok(read) => read,
-                    Err(_) => continue,
-                },
-            };
+                // Waiting for input: an idle connection holds no read or output buffer.
+                inbox.release();
+                link.idle();
+                // The timers (keepalive, close and idle deadlines; only when configured) run
+                // on tokio's clock. A read cut short by the deadline loses nothing.
+                match deadline {
+                    Some(at) => link.alarm().poll_at(cx, at).map(|()| None),
+                    None => Poll::Pending,
+                }
+            })
+            .await;
+            // The deadline passed: the next turn runs the timers (`tick`) and writes what they
+            // queued.
+            let Some(read) = read else { continue };
             let n = match read {
                 Ok(n) => n,
                 // After the close handshake a reset transport is just the end.
@@ -922,21 +942,20 @@ impl Incoming {
 /// (after a split).
 async fn flush_shared<S: AsyncWrite>(shared: &Mutex<Shared>, writer: &AsyncMutex<Writer<S>>) -> Result<(), WsError> {
     let mut w = writer.lock().await;
-    let Writer { half, inflight, pos, broken } = &mut *w;
+    let Writer { half, inflight, pos, broken, alarm } = &mut *w;
     if let Some(f) = broken {
         return Err(f.error());
     }
     let stall = lock(shared).conn.config().write_timeout;
-    let mut deadlines = shared;
+    let mut guard = Guard { deadlines: shared, stall, alarm };
     let result = async {
         loop {
-            write_buffered(half, inflight, pos, &mut deadlines, stall).await?;
+            write_out(Pin::new(&mut *half), Unwritten::new(inflight, pos, &[], &[]), &mut guard).await?;
             core::mem::swap(&mut lock(shared).out, inflight);
             if inflight.is_empty() {
-                break;
+                return Ok(());
             }
         }
-        guarded(half.flush(), &mut deadlines, stall).await
     }
     .await;
     record(broken, result)
@@ -988,88 +1007,108 @@ impl Deadlines for &Mutex<Shared> {
     }
 }
 
-/// Runs one read or write call on the stream under the connection's deadlines, running its
-/// timers when one passes (a Ping they queue waits in its slot; a deadline that fails the
-/// connection ends the call), and under `stall`: a call that has not completed `stall` after
-/// it began fails with [`Timer::Write`]. The call itself is never dropped at a connection
-/// deadline, so no byte is lost or written twice.
-async fn guarded<T>(
-    io: impl Future<Output = std::io::Result<T>>,
-    deadlines: &mut impl Deadlines,
-    stall: Option<Duration>,
-) -> Result<T, WsError> {
-    let mut io = pin!(io);
-    let stall_at = stall.map(|d| Instant::now() + d);
-    // A deadline that running the timers did not move is not watched again (no busy loop).
-    let mut expired = None;
-    loop {
-        let deadline = deadlines.next_deadline().filter(|d| Some(*d) != expired);
-        let at = match (deadline, stall_at) {
-            (Some(a), Some(b)) => a.min(b),
-            (Some(a), None) | (None, Some(a)) => a,
-            (None, None) => return Ok(io.await?),
-        };
-        if let Ok(result) = ::tokio::time::timeout_at(at, io.as_mut()).await {
-            return Ok(result?);
+/// One tokio timer per connection (per half after a split), reused for every deadline: on
+/// the heap, created when first needed. Futures that waited on a timer of their own would each
+/// carry one (about 100 bytes), and a task is as large as its largest future for its whole
+/// life, so this keeps an idle connection small.
+#[derive(Debug, Default)]
+struct Alarm(Option<Pin<Box<::tokio::time::Sleep>>>);
+
+impl Alarm {
+    /// Ready once `at` has passed.
+    fn poll_at(&mut self, cx: &mut Context<'_>, at: Instant) -> Poll<()> {
+        let sleep = self.0.get_or_insert_with(|| Box::pin(::tokio::time::sleep_until(at)));
+        if sleep.deadline() != at {
+            sleep.as_mut().reset(at);
         }
-        if stall_at.is_some_and(|s| Instant::now() >= s) {
-            return Err(crate::Error::Timeout(Timer::Write).into());
-        }
-        expired = deadline;
-        deadlines.expire()?;
+        sleep.as_mut().poll(cx)
     }
 }
 
-/// Writes `buf[*pos..]`, moving `pos` on as bytes go out (so that a cancelled write resumes
-/// where it stopped), and empties `buf` once all of it is written.
-async fn write_buffered<W: AsyncWrite + Unpin>(
-    stream: &mut W,
-    buf: &mut Vec<u8>,
-    pos: &mut usize,
-    deadlines: &mut impl Deadlines,
+/// What a write runs under: the connection's deadlines, the write-stall limit, and the
+/// connection's alarm.
+struct Guard<'a, D> {
+    deadlines: D,
     stall: Option<Duration>,
-) -> Result<(), WsError> {
-    while *pos < buf.len() {
-        let n = guarded(stream.write(&buf[*pos..]), deadlines, stall).await?;
-        if n == 0 {
-            return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into());
-        }
-        *pos += n;
-    }
-    // Written: after a large message, give most of its memory back.
-    let used = buf.len();
-    buf.clear();
-    crate::buf::release_excess(buf, used, crate::buf::RETAIN_CAPACITY);
-    *pos = 0;
-    Ok(())
+    alarm: &'a mut Alarm,
 }
 
-/// Writes the output buffer's unwritten bytes, then a frame's header and payload, with vectored
-/// writes (one system call when the stream takes it all), looping on partial writes.
-async fn write_frame<W: AsyncWrite + Unpin>(
-    stream: &mut W,
+/// Writes the output buffer's unwritten bytes, then a frame's header and payload (both empty
+/// for buffered output only), with vectored writes (one system call when the stream takes it
+/// all), then flushes the stream.
+///
+/// It runs under the connection's deadlines: when one passes, the connection's timers run (a
+/// Ping they queue waits in its slot; a deadline that fails the connection ends the write),
+/// and under the stall limit: when no byte goes out for that long, the write fails with
+/// [`Timer::Write`]. Dropped or failed, it loses nothing and writes nothing twice (see
+/// [`Unwritten`]). One `poll_fn` with no timer of its own, so the future stays small (a task
+/// is as large as its largest future for its whole life).
+async fn write_out<W: AsyncWrite + ?Sized>(
+    mut stream: Pin<&mut W>,
     mut w: Unwritten<'_>,
-    deadlines: &mut impl Deadlines,
-    stall: Option<Duration>,
+    guard: &mut Guard<'_, impl Deadlines>,
 ) -> Result<(), WsError> {
-    loop {
-        let mut slices = [IoSlice::new(&[]); 3];
-        let mut count = 0;
-        for part in w.parts() {
-            if !part.is_empty() {
-                slices[count] = IoSlice::new(part);
-                count += 1;
+    let mut flushing = false;
+    // When the write started waiting without progress.
+    let mut stalled_since: Option<Instant> = None;
+    // A deadline that running the timers did not move is not watched again (no busy loop).
+    let mut expired: Option<Instant> = None;
+    core::future::poll_fn(|cx| {
+        loop {
+            let progress = if flushing {
+                match stream.as_mut().poll_flush(cx) {
+                    Poll::Ready(result) => return Poll::Ready(result.map_err(WsError::from)),
+                    Poll::Pending => false,
+                }
+            } else {
+                let mut slices = [IoSlice::new(&[]); 3];
+                let mut count = 0;
+                for part in w.parts() {
+                    if !part.is_empty() {
+                        slices[count] = IoSlice::new(part);
+                        count += 1;
+                    }
+                }
+                if count == 0 {
+                    flushing = true;
+                    continue;
+                }
+                match stream.as_mut().poll_write_vectored(cx, &slices[..count]) {
+                    Poll::Ready(Ok(0)) => {
+                        return Poll::Ready(Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into()));
+                    }
+                    Poll::Ready(Ok(n)) => {
+                        w.advance(n);
+                        true
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                    Poll::Pending => false,
+                }
+            };
+            if progress {
+                stalled_since = None;
+                continue;
+            }
+            let stall_at = guard.stall.map(|d| *stalled_since.get_or_insert_with(Instant::now) + d);
+            let deadline = guard.deadlines.next_deadline().filter(|d| Some(*d) != expired);
+            let at = match (deadline, stall_at) {
+                (Some(a), Some(b)) => a.min(b),
+                (Some(a), None) | (None, Some(a)) => a,
+                (None, None) => return Poll::Pending,
+            };
+            if guard.alarm.poll_at(cx, at).is_pending() {
+                return Poll::Pending;
+            }
+            if stall_at.is_some_and(|s| Instant::now() >= s) {
+                return Poll::Ready(Err(crate::Error::Timeout(Timer::Write).into()));
+            }
+            expired = deadline;
+            if let Err(e) = guard.deadlines.expire() {
+                return Poll::Ready(Err(e.into()));
             }
         }
-        if count == 0 {
-            return Ok(());
-        }
-        let n = guarded(stream.write_vectored(&slices[..count]), deadlines, stall).await?;
-        if n == 0 {
-            return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into());
-        }
-        w.advance(n);
-    }
+    })
+    .await
 }
 
 /// The output buffer's unwritten bytes followed by a frame written from the caller's payload.
@@ -1108,7 +1147,10 @@ impl<'a> Unwritten<'a> {
 impl Drop for Unwritten<'_> {
     fn drop(&mut self) {
         if *self.pos == self.out.len() {
+            // Written: after a large message, give most of its memory back.
+            let used = self.out.len();
             self.out.clear();
+            crate::buf::release_excess(self.out, used, crate::buf::RETAIN_CAPACITY);
             *self.pos = 0;
         }
         let head = self.done.min(self.head.len());

@@ -11,7 +11,7 @@ pub use send::FrameHead;
 pub use state::{SUGGESTED_CLOSE_TIMEOUT, State, TransportAction};
 pub use timer::{Timer, Timestamp};
 
-use crate::{CloseFrame, Config, ControlPayload, Error, KeySource, Role};
+use crate::{CloseCode, Config, ControlPayload, Error, KeySource, Role};
 
 /// One WebSocket connection after the opening handshake, in either role.
 ///
@@ -68,7 +68,9 @@ pub struct Connection {
     recv: recv::RecvState,
     send: send::SendState,
     pending_pong: Option<ControlPayload>,
-    pending_close: Option<CloseFrame>,
+    /// A Close frame due to be written (the reply to the peer's Close, or the answer to a
+    /// failure): its code, if any. Neither carries a reason, so the slot needs no room for one.
+    pending_close: Option<Option<CloseCode>>,
     /// A keepalive Ping (empty) due to be written.
     pending_ping: bool,
     timers: timer::Timers,
@@ -276,7 +278,7 @@ impl Connection {
         self.pending_ping = false;
         if let Some(code) = e.close_code() {
             if !self.close.sent && !self.close.eof {
-                self.pending_close = Some(CloseFrame::with_code(code));
+                self.pending_close = Some(Some(code));
                 self.mark_close_sent();
             }
         }

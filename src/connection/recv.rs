@@ -69,6 +69,13 @@ pub(super) enum Source {
 }
 
 impl Connection {
+    /// The payload of the last control frame received, until the next one starts: lets an
+    /// adapter that keeps a found event across an await remember only its kind.
+    #[cfg(feature = "std")]
+    pub(crate) fn last_control_payload(&self) -> ControlPayload {
+        self.recv.control
+    }
+
     /// Feeds bytes read from the transport and returns at most one event.
     ///
     /// Consumes bytes from the front of `input` and reports how many in
@@ -307,7 +314,8 @@ impl Connection {
                 if !frame_done {
                     return Ok(Step::NeedMore);
                 }
-                let payload = core::mem::take(&mut self.recv.control);
+                // Kept until the next control frame starts (see `last_control_payload`).
+                let payload = self.recv.control;
                 return self.finish_control(frame.opcode, payload).map(|e| Step::Control(pos, e));
             }
 
@@ -473,10 +481,7 @@ impl Connection {
                 let frame = CloseFrame::parse(payload.as_bytes())?;
                 self.close.received = true;
                 if self.config.auto_close_reply && !self.close.sent {
-                    self.pending_close = Some(match frame.code() {
-                        Some(code) => CloseFrame::with_code(code),
-                        None => CloseFrame::EMPTY,
-                    });
+                    self.pending_close = Some(frame.code());
                     self.mark_close_sent();
                 }
                 Event::Close(frame)

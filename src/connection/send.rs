@@ -477,10 +477,7 @@ impl Connection {
     fn pending_len(&self) -> usize {
         let ping = if self.pending_ping { self.control_len(0) } else { 0 };
         let pong = ping + self.pending_pong.map_or(0, |p| self.control_len(p.len()));
-        let close = self.pending_close.map_or(0, |c| {
-            let mut buf = [0; MAX_CONTROL_PAYLOAD];
-            self.control_len(c.encode(&mut buf))
-        });
+        let close = self.pending_close.map_or(0, |code| self.control_len(if code.is_some() { 2 } else { 0 }));
         pong + close
     }
 
@@ -492,10 +489,9 @@ impl Connection {
         if let Some(p) = self.pending_pong.take() {
             self.write_frame(out, OpCode::Pong, true, p.as_bytes());
         }
-        if let Some(c) = self.pending_close.take() {
-            let mut buf = [0; MAX_CONTROL_PAYLOAD];
-            let n = c.encode(&mut buf);
-            self.write_frame(out, OpCode::Close, true, &buf[..n]);
+        if let Some(code) = self.pending_close.take() {
+            let payload = code.map(|c| c.0.to_be_bytes());
+            self.write_frame(out, OpCode::Close, true, payload.as_ref().map_or(&[], |p| &p[..]));
         }
     }
 

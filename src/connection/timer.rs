@@ -29,36 +29,39 @@ use crate::Error;
 /// let t = Timestamp::from_millis(1500);
 /// assert_eq!(t + Duration::from_millis(500), Timestamp::from_millis(2000));
 /// ```
+///
+/// Kept as whole nanoseconds in a `u64` (8 bytes; it saturates 584 years after the epoch).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timestamp(Duration);
+pub struct Timestamp(u64);
 
 impl Timestamp {
     /// The epoch.
-    pub const ZERO: Self = Self(Duration::ZERO);
+    pub const ZERO: Self = Self(0);
 
     /// A time `since` the epoch.
     #[must_use]
     pub const fn from_duration(since: Duration) -> Self {
-        Self(since)
+        let nanos = since.as_nanos();
+        Self(if nanos > u64::MAX as u128 { u64::MAX } else { nanos as u64 })
     }
 
     /// A time in milliseconds since the epoch.
     #[must_use]
     pub const fn from_millis(ms: u64) -> Self {
-        Self(Duration::from_millis(ms))
+        Self(ms.saturating_mul(1_000_000))
     }
 
     /// The duration since the epoch.
     #[must_use]
     pub const fn as_duration(self) -> Duration {
-        self.0
+        Duration::from_nanos(self.0)
     }
 }
 
 impl Add<Duration> for Timestamp {
     type Output = Self;
     fn add(self, d: Duration) -> Self {
-        Self(self.0.saturating_add(d))
+        Self(self.0.saturating_add(Self::from_duration(d).0))
     }
 }
 

@@ -47,10 +47,26 @@ async fn read_head(stream: &mut TcpStream) -> io::Result<Vec<u8>> {
 /// Client side of the opening handshake. Offers no extension (no permessage-deflate) and no
 /// subprotocol, and checks the 101 answer and its accept key.
 pub async fn client_handshake(stream: &mut TcpStream, host: &str) -> io::Result<()> {
+    match client_handshake_offer(stream, host, None).await? {
+        None => Ok(()),
+        Some(_) => Err(bad("server negotiated an extension")),
+    }
+}
+
+/// Client side of the opening handshake, offering `extensions` (a `Sec-WebSocket-Extensions`
+/// value) when given. Checks the 101 answer and its accept key, and returns the server's
+/// `Sec-WebSocket-Extensions` answer, if any (an answer to an offer that was not made is an
+/// error).
+pub async fn client_handshake_offer(
+    stream: &mut TcpStream,
+    host: &str,
+    extensions: Option<&str>,
+) -> io::Result<Option<String>> {
     let key = "dGhlIHNhbXBsZSBub25jZQ==";
+    let offer = extensions.map(|e| format!("Sec-WebSocket-Extensions: {e}\r\n")).unwrap_or_default();
     let req = format!(
         "GET / HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n"
     );
     stream.write_all(req.as_bytes()).await?;
     let head = read_head(stream).await?;
@@ -62,18 +78,22 @@ pub async fn client_handshake(stream: &mut TcpStream, host: &str) -> io::Result<
     }
     let want = accept_key(key);
     let mut ok = false;
+    let mut answer = None;
     for h in res.headers.iter() {
         if h.name.eq_ignore_ascii_case("sec-websocket-accept") {
             ok = h.value == want.as_bytes();
         }
         if h.name.eq_ignore_ascii_case("sec-websocket-extensions") {
-            return Err(bad("server negotiated an extension"));
+            if extensions.is_none() {
+                return Err(bad("server negotiated an extension that was not offered"));
+            }
+            answer = Some(String::from_utf8_lossy(h.value).into_owned());
         }
     }
     if !ok {
         return Err(bad("bad Sec-WebSocket-Accept"));
     }
-    Ok(())
+    Ok(answer)
 }
 
 /// Server side of the opening handshake, minimal (for the fastwebsockets server, which then
