@@ -83,7 +83,7 @@ fn main() {
         ("context takeover, 12-bit window", DeflateParams { server_max_window_bits: 12, ..DeflateParams::DEFAULT }),
         ("context takeover, 9-bit window", DeflateParams { server_max_window_bits: 9, ..DeflateParams::DEFAULT }),
         (
-            "no context takeover (server default)",
+            "no context takeover (`DeflateConfig::low_memory`)",
             DeflateParams { server_no_context_takeover: true, ..DeflateParams::DEFAULT },
         ),
     ];
