@@ -115,6 +115,10 @@ pub enum Misuse {
     /// input through [`Connection::receive_into`](crate::Connection::receive_into) with a
     /// non-empty scratch buffer for inflated data. Nothing was consumed.
     ScratchRequired,
+    /// A [`PreparedMessage`](crate::PreparedMessage) has frames larger than this connection's
+    /// [`Config::max_outgoing_frame`](crate::Config::max_outgoing_frame): prepare it with the
+    /// configuration the connection was built with. Nothing was sent.
+    PreparedFrameTooLarge,
 }
 
 impl fmt::Display for Misuse {
@@ -128,6 +132,9 @@ impl fmt::Display for Misuse {
             Self::NoKeySource => f.write_str("no source of masking keys"),
             Self::MaskRequired => f.write_str("a client must mask its frames: use encode_frame_head"),
             Self::ScratchRequired => f.write_str("compressed messages need a scratch buffer: use receive_into"),
+            Self::PreparedFrameTooLarge => {
+                f.write_str("prepared message's frames exceed this connection's max_outgoing_frame")
+            }
         }
     }
 }

@@ -26,6 +26,8 @@ pub mod frame;
 pub mod handshake;
 mod keys;
 pub mod mask;
+#[cfg(all(feature = "alloc", target_has_atomic = "ptr"))]
+mod prepared;
 mod role;
 pub mod utf8;
 
@@ -41,4 +43,6 @@ pub use control::{ControlPayload, MAX_CONTROL_PAYLOAD};
 pub use error::{Error, Fault, Limit, Misuse, ProtocolViolation};
 pub use event::{Event, MessageKind, Received};
 pub use keys::KeySource;
+#[cfg(all(feature = "alloc", target_has_atomic = "ptr"))]
+pub use prepared::PreparedMessage;
 pub use role::Role;

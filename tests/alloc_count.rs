@@ -1,11 +1,14 @@
 //! A counting global allocator shows that steady-state receiving and sending allocate nothing
-//! per message, in both roles, with the borrowed API (and with `MessageAssembler` once warm).
+//! per message, in both roles, with the borrowed API (and with `MessageAssembler` once warm),
+//! nor does sending prepared messages (a broadcast) on server connections.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use wsproto::{Config, Connection, Event, KeySource, Message, MessageAssembler, MessageKind, Role, SliceBuf};
+use wsproto::{
+    Config, Connection, Event, KeySource, Message, MessageAssembler, MessageKind, PreparedMessage, Role, SliceBuf,
+};
 
 struct Counting;
 
@@ -169,6 +172,62 @@ fn steady_state_allocates_nothing_per_message() {
     assert_eq!(whole, expected);
     assert_eq!(allocations, 0, "assembling and echoing {MESSAGES} messages allocated");
 
+    // 5. Prepared messages (a broadcast) sent on server connections into a reserved Vec, and
+    //    their frames taken for a vectored write, with a Pong due now and then; with
+    //    permessage-deflate, compressed ones too.
+    let plain: Vec<PreparedMessage> = messages
+        .iter()
+        .take(100)
+        .map(|m| PreparedMessage::new(MessageKind::Binary, m, &Config::new()).unwrap())
+        .collect();
+    let servers = || (0..10).map(|_| Connection::new(Role::Server, Config::new())).collect::<Vec<_>>();
+    assert_eq!(broadcast(&plain, servers()), 0, "sending prepared messages allocated");
+    #[cfg(feature = "deflate")]
+    {
+        use wsproto::deflate::{DeflateConfig, DeflateParams, PerMessageDeflate};
+        let deflate = DeflateConfig::low_memory();
+        let compressed: Vec<PreparedMessage> = messages
+            .iter()
+            .take(100)
+            .map(|m| PreparedMessage::compressed(MessageKind::Binary, m, &Config::new(), &deflate).unwrap())
+            .collect();
+        let params = DeflateParams { server_no_context_takeover: true, ..DeflateParams::DEFAULT };
+        let agreed = PerMessageDeflate::new(params, &deflate);
+        let mut probe = Vec::new();
+        Connection::new(Role::Server, Config::new())
+            .with_deflate(agreed)
+            .send_prepared(&compressed[4], &mut probe)
+            .unwrap();
+        assert_eq!(probe[0], 0xc2, "the compressed frames are sent");
+        let servers = servers().into_iter().map(|s| s.with_deflate(agreed)).collect();
+        assert_eq!(broadcast(&compressed, servers), 0, "sending compressed prepared messages allocated");
+    }
+
     // The counter itself works.
     assert!(count(|| drop(std::hint::black_box(vec![1u8; 10]))) >= 1);
+}
+
+/// Sends every prepared message on every server, into a reserved Vec and as frames for a
+/// vectored write, answering a Ping now and then, and returns how many allocations that made.
+fn broadcast(prepared: &[PreparedMessage], mut servers: Vec<Connection>) -> usize {
+    let mut ping = Vec::new();
+    let mut client = Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(2));
+    client.ping(b"hb", &mut ping).unwrap();
+    let ping = <[u8; 8]>::try_from(&ping[..]).unwrap();
+    let mut out = Vec::with_capacity(prepared.iter().map(|m| m.len() + 64).sum::<usize>() * servers.len());
+    let mut vectored = 0;
+    let allocations = count(|| {
+        for (i, msg) in prepared.iter().enumerate() {
+            for server in &mut servers {
+                if i % 10 == 0 {
+                    let (mut input, mut scratch) = (ping, [0u8; 64]);
+                    assert!(server.receive_into(&mut input, &mut scratch).unwrap().event.is_some());
+                }
+                server.send_prepared(msg, &mut out).unwrap();
+                vectored += server.prepare_send(msg).unwrap().len();
+            }
+        }
+    });
+    assert!(vectored > 0 && !out.is_empty());
+    allocations
 }

@@ -427,6 +427,17 @@ impl<S: Timeouts> WebSocket<S> {
         self.command(|c, o| c.send_fragment(kind, data, fin, o))
     }
 
+    /// Sends a message encoded once for many connections (a server's broadcast; see
+    /// [`PreparedMessage`](crate::PreparedMessage)): its frames are copied into the output
+    /// buffer behind the automatic replies and go out with one write.
+    ///
+    /// # Errors
+    /// As for [`send_text`](Self::send_text); [`Connection::send_prepared`] lists what the
+    /// connection refuses (a client connection refuses every prepared message).
+    pub fn send_prepared(&mut self, msg: &crate::PreparedMessage) -> Result<(), WsError> {
+        self.command(|c, o| c.send_prepared(msg, o))
+    }
+
     /// Sends a Ping.
     ///
     /// # Errors

@@ -10,7 +10,9 @@
 //!   command returns (automatic replies wait in the connection's two fixed slots).
 //! * A server writes a large message's payload straight from the caller's buffer, after its
 //!   header, with one vectored write (no copy), when the stream supports vectored writes and
-//!   the message is not compressed.
+//!   the message is not compressed. [`WebSocket::send_prepared`] writes a [`PreparedMessage`]
+//!   (a broadcast, encoded once) straight from its shared frames, behind the output waiting
+//!   ahead of them, with one vectored write.
 //! * [`WebSocket::split`] gives a reader and a writer for two tasks; the reader writes automatic
 //!   Pong and Close replies through the same writer lock, so they keep working after a split.
 //! * Every stage has a deadline. [`accept`], [`accept_with`], [`client`] and [`connect`] run
@@ -45,7 +47,8 @@ use super::inbox::{Inbox, Ready};
 use super::pool;
 use crate::handshake::{Accept, ClientRequest, Negotiated, ServerHandshake, UpgradeRequest};
 use crate::{
-    CloseCode, CloseFrame, Config, Connection, Message, MessageKind, State, Timer, Timestamp, TransportAction,
+    CloseCode, CloseFrame, Config, Connection, Message, MessageKind, PreparedMessage, State, Timer, Timestamp,
+    TransportAction,
 };
 
 /// Connects to a `ws://` URL over TCP and runs the opening handshake, offering no subprotocol
@@ -458,6 +461,31 @@ impl<S: AsyncRead + AsyncWrite> WebSocket<S> {
         self.core.send_fragment(kind, data, fin).await
     }
 
+    /// Sends a message encoded once for many connections (a server's broadcast; see
+    /// [`PreparedMessage`]). Its frames are written straight from `msg`, behind the output
+    /// waiting ahead of them, with one vectored write: no copy. Cancel-safe as the other
+    /// sends: if the future is dropped midway, the rest of the frames is copied to the output
+    /// buffer and written by the next operation.
+    ///
+    /// ```no_run
+    /// use wsproto::adapters::tokio::WebSocket;
+    /// use wsproto::{Config, MessageKind, PreparedMessage};
+    /// # async fn demo(sockets: &mut [WebSocket<tokio::net::TcpStream>]) -> Result<(), wsproto::Error> {
+    /// let message = PreparedMessage::new(MessageKind::Text, b"tick", &Config::new())?;
+    /// for ws in sockets.iter_mut() {
+    ///     // A receiver that is gone or closing does not stop the broadcast.
+    ///     let _ = ws.send_prepared(&message).await;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As for [`WsWriter::send`]; [`Connection::send_prepared`] lists what the connection
+    /// refuses (a client connection refuses every prepared message).
+    pub async fn send_prepared(&mut self, msg: &PreparedMessage) -> Result<(), WsError> {
+        self.core.send_prepared(msg).await
+    }
+
     /// Sends a Ping.
     ///
     /// # Errors
@@ -537,6 +565,14 @@ impl<S: AsyncWrite> Sender<'_, S> {
         self.core.send(kind, data).await
     }
 
+    /// Sends a prepared message without copying it (see [`WebSocket::send_prepared`]).
+    ///
+    /// # Errors
+    /// As for [`WebSocket::send_prepared`].
+    pub async fn send_prepared(&mut self, msg: &PreparedMessage) -> Result<(), WsError> {
+        self.core.send_prepared(msg).await
+    }
+
     /// Sends a Ping.
     ///
     /// # Errors
@@ -602,13 +638,7 @@ impl<S: AsyncWrite> Core<S> {
         vectored: bool,
         copy: impl FnOnce(&mut Connection, &mut Vec<u8>) -> Result<(), crate::Error>,
     ) -> Result<(), WsError> {
-        self.writable()?;
-        // A send that was dropped midway left its frame behind: write it before taking more,
-        // so that cancelled sends never pile up output.
-        if self.pos < self.out.len() {
-            self.flush().await?;
-        }
-        self.take_output_buffer();
+        self.begin_send().await?;
         let vectored = vectored
             && data.len() >= VECTORED_MIN
             && data.len() <= self.conn.config().max_outgoing_frame.max(1)
@@ -621,23 +651,52 @@ impl<S: AsyncWrite> Core<S> {
             return self.flush().await;
         }
         let head = self.conn.encode_frame_head_unmasked(kind, data, fin)?;
+        self.write_behind_replies(head.as_bytes(), data).await
+    }
+
+    /// Sends a prepared message: its frames go out from where they lie, after the output
+    /// waiting ahead of them, in one vectored write.
+    async fn send_prepared(&mut self, msg: &PreparedMessage) -> Result<(), WsError> {
+        self.begin_send().await?;
+        let frames = self.conn.prepare_send(msg)?;
+        self.write_behind_replies(&[], frames).await
+    }
+
+    /// What every data send does first: fails when a write failed before, and writes what a
+    /// send that was dropped midway left behind before taking more, so that cancelled sends
+    /// never pile up output.
+    async fn begin_send(&mut self) -> Result<(), WsError> {
+        self.writable()?;
+        if self.pos < self.out.len() {
+            self.flush().await?;
+        }
+        self.take_output_buffer();
+        Ok(())
+    }
+
+    /// After a send command that leaves its frame to the caller (`head`, then `payload`):
+    /// stamps it, and writes the automatic replies waiting in the connection, then the frame,
+    /// in one vectored write.
+    async fn write_behind_replies(&mut self, head: &[u8], payload: &[u8]) -> Result<(), WsError> {
         stamp(&mut self.conn, self.epoch);
-        // Automatic replies waiting in the connection go out first, in the same write.
         self.conn.poll_transmit(&mut self.out)?;
-        let Self { stream, conn, out, pos, epoch, broken, alarm } = self;
-        let stall = conn.config().write_timeout;
-        let mut guard = Guard { deadlines: ConnDeadlines { conn, epoch: *epoch }, stall, alarm };
-        let result = write_out(stream.as_mut(), Unwritten::new(out, pos, head.as_bytes(), data), &mut guard).await;
-        record(broken, result)
+        self.write_with(head, payload).await
     }
 
     /// Writes out everything produced, under the connection's deadlines. Cancel-safe.
     async fn flush(&mut self) -> Result<(), WsError> {
+        self.write_with(&[], &[]).await
+    }
+
+    /// Writes out everything produced, then `head` and `payload` (a frame written from where
+    /// it lies), with vectored writes, under the connection's deadlines. Cancel-safe: what a
+    /// dropped write leaves of the frame is copied to the output buffer (see [`Unwritten`]).
+    async fn write_with(&mut self, head: &[u8], payload: &[u8]) -> Result<(), WsError> {
         self.writable()?;
         let Self { stream, conn, out, pos, epoch, broken, alarm } = self;
         let stall = conn.config().write_timeout;
         let mut guard = Guard { deadlines: ConnDeadlines { conn, epoch: *epoch }, stall, alarm };
-        let result = write_out(stream.as_mut(), Unwritten::new(out, pos, &[], &[]), &mut guard).await;
+        let result = write_out(stream.as_mut(), Unwritten::new(out, pos, head, payload), &mut guard).await;
         record(broken, result)
     }
 }
@@ -703,6 +762,25 @@ impl<S: AsyncWrite> WsWriter<S> {
     /// As for [`send`](Self::send).
     pub async fn send_fragment(&self, kind: MessageKind, data: &[u8], fin: bool) -> Result<(), WsError> {
         self.command(|c, o| c.send_fragment(kind, data, fin, o)).await
+    }
+
+    /// Sends a prepared message without copying it (see [`WebSocket::send_prepared`]): once
+    /// this writer has the stream, its frames are written straight from `msg`, behind the
+    /// frames produced before them, with one vectored write. If the future is dropped while it
+    /// waits for the stream, nothing was sent; once it writes, the rest of the frames is
+    /// written by the next operation on either half.
+    ///
+    /// # Errors
+    /// As for [`WebSocket::send_prepared`].
+    pub async fn send_prepared(&self, msg: &PreparedMessage) -> Result<(), WsError> {
+        write_shared(&self.shared, &self.writer, |s| {
+            let Shared { conn, out, epoch } = s;
+            let frames = conn.prepare_send(msg)?;
+            stamp(conn, *epoch);
+            conn.poll_transmit(out)?;
+            Ok(frames)
+        })
+        .await
     }
 
     /// Sends a Ping.
@@ -941,16 +1019,44 @@ impl Incoming {
 /// Moves produced bytes to the in-flight buffer and writes them, resuming a cancelled write
 /// (after a split).
 async fn flush_shared<S: AsyncWrite>(shared: &Mutex<Shared>, writer: &AsyncMutex<Writer<S>>) -> Result<(), WsError> {
+    write_shared(shared, writer, |_| Ok(&[])).await
+}
+
+/// As [`flush_shared`], with a frame written from where it lies: once the writer is ours,
+/// `frame` runs a send command on the shared connection (writing the replies due ahead of the
+/// frame) and returns the frame, which goes out behind everything produced before it, in the
+/// same vectored write.
+async fn write_shared<'f, S: AsyncWrite>(
+    shared: &Mutex<Shared>,
+    writer: &AsyncMutex<Writer<S>>,
+    frame: impl FnOnce(&mut Shared) -> Result<&'f [u8], crate::Error>,
+) -> Result<(), WsError> {
     let mut w = writer.lock().await;
     let Writer { half, inflight, pos, broken, alarm } = &mut *w;
     if let Some(f) = broken {
         return Err(f.error());
     }
-    let stall = lock(shared).conn.config().write_timeout;
+    let (stall, mut payload) = {
+        let mut s = lock(shared);
+        let payload = frame(&mut s)?;
+        // What the connection produced before the frame (other senders' frames, the replies)
+        // goes out ahead of it.
+        if !payload.is_empty() {
+            if *pos == inflight.len() {
+                *pos = 0;
+                inflight.clear();
+                core::mem::swap(&mut s.out, inflight);
+            } else {
+                inflight.append(&mut s.out);
+            }
+        }
+        (s.conn.config().write_timeout, payload)
+    };
     let mut guard = Guard { deadlines: shared, stall, alarm };
     let result = async {
         loop {
-            write_out(Pin::new(&mut *half), Unwritten::new(inflight, pos, &[], &[]), &mut guard).await?;
+            write_out(Pin::new(&mut *half), Unwritten::new(inflight, pos, &[], payload), &mut guard).await?;
+            payload = &[];
             core::mem::swap(&mut lock(shared).out, inflight);
             if inflight.is_empty() {
                 return Ok(());

@@ -291,6 +291,106 @@ impl Connection {
         self.frame_head(kind, payload, fin).map(|(head, _)| head)
     }
 
+    /// Sends a [`PreparedMessage`](crate::PreparedMessage), a whole message encoded once for
+    /// any number of server connections: writes the pending automatic replies, then the
+    /// message's frames, all or nothing, and counts it as data sent (the idle timer), as
+    /// [`send`](Self::send) does. The frames are the compressed ones when this connection's
+    /// permessage-deflate agreement can take them (see
+    /// [`PreparedMessage::compressed`](crate::PreparedMessage::compressed)), the uncompressed
+    /// ones otherwise.
+    ///
+    /// The frames are copied into `out`, reserved together with the replies ahead of them, so
+    /// that a [`SliceBuf`](crate::SliceBuf) or a [`WriteQueue`](crate::WriteQueue) refuses the
+    /// whole write or takes it. To write them from where they lie instead (an adapter's
+    /// vectored write), use [`prepare_send`](Self::prepare_send).
+    ///
+    /// ```
+    /// use wsproto::{Config, Connection, Error, MessageKind, Misuse, PreparedMessage, Role};
+    /// let message = PreparedMessage::new(MessageKind::Binary, &[1, 2, 3], &Config::new()).unwrap();
+    /// let mut server = Connection::new(Role::Server, Config::new());
+    /// let mut out = Vec::new();
+    /// server.send_prepared(&message, &mut out).unwrap();
+    /// assert_eq!(out, [0x82, 3, 1, 2, 3]);
+    ///
+    /// // A client masks every frame with a key of its own: it cannot send shared bytes.
+    /// let mut client = Connection::new(Role::Client, Config::new());
+    /// assert_eq!(client.send_prepared(&message, &mut out), Err(Error::Misuse(Misuse::MaskRequired)));
+    /// ```
+    ///
+    /// # Errors
+    /// [`Misuse::MaskRequired`] for a client, [`Misuse::PreparedFrameTooLarge`] for frames
+    /// larger than this connection's
+    /// [`max_outgoing_frame`](crate::Config::max_outgoing_frame), and otherwise as for
+    /// [`send`](Self::send): [`Misuse::SendAfterClose`], [`Misuse::MessageInProgress`],
+    /// [`Error::BufferTooSmall`], [`Error::Backpressure`] (nothing written), or the error that
+    /// failed the connection.
+    #[cfg(all(feature = "alloc", target_has_atomic = "ptr"))]
+    pub fn send_prepared(&mut self, msg: &crate::PreparedMessage, out: &mut impl OutBuf) -> Result<(), Error> {
+        let frames = self.prepared_frames(msg)?;
+        out.reserve(self.pending_len() + frames.len())?;
+        self.write_pending(out);
+        out.append(frames);
+        self.end_data(msg.kind(), true, Utf8Validator::new());
+        Ok(())
+    }
+
+    /// As [`send_prepared`](Self::send_prepared), for a caller that writes the frames itself,
+    /// straight from the shared message: checks that `msg` may be sent now, counts it as sent,
+    /// and returns the frames this connection sends (compressed or not). Write
+    /// [`poll_transmit`](Self::poll_transmit)'s output first, then the frames, all of them
+    /// (one vectored write sends both).
+    ///
+    /// ```
+    /// use std::io::{IoSlice, Write};
+    /// use wsproto::{Config, Connection, MessageKind, PreparedMessage, Role};
+    /// let message = PreparedMessage::new(MessageKind::Text, b"news", &Config::new()).unwrap();
+    /// let mut server = Connection::new(Role::Server, Config::new());
+    /// let frames = server.prepare_send(&message).unwrap();
+    /// let mut replies = Vec::new();
+    /// server.poll_transmit(&mut replies).unwrap();
+    /// let mut wire = Vec::new();
+    /// wire.write_vectored(&[IoSlice::new(&replies), IoSlice::new(frames)]).unwrap();
+    /// assert_eq!(wire, b"\x81\x04news");
+    /// ```
+    ///
+    /// # Errors
+    /// As for [`send_prepared`](Self::send_prepared), except `BufferTooSmall` and
+    /// `Backpressure`.
+    #[cfg(all(feature = "alloc", target_has_atomic = "ptr"))]
+    pub fn prepare_send<'m>(&mut self, msg: &'m crate::PreparedMessage) -> Result<&'m [u8], Error> {
+        let frames = self.prepared_frames(msg)?;
+        self.end_data(msg.kind(), true, Utf8Validator::new());
+        Ok(frames)
+    }
+
+    /// The checks of a prepared message, as for a whole message, and the frames this
+    /// connection sends it as.
+    #[cfg(all(feature = "alloc", target_has_atomic = "ptr"))]
+    fn prepared_frames<'m>(&self, msg: &'m crate::PreparedMessage) -> Result<&'m [u8], Error> {
+        if self.role.masks_outgoing() {
+            return Err(Misuse::MaskRequired.into());
+        }
+        self.check_can_send()?;
+        if self.send.message.is_some() {
+            return Err(Misuse::MessageInProgress.into());
+        }
+        if msg.largest_frame() > self.config.max_outgoing_frame.max(1) {
+            return Err(Misuse::PreparedFrameTooLarge.into());
+        }
+        // A message compressed on its own fits a server that starts every message afresh
+        // (our context would miss it otherwise), with the window it agreed to.
+        #[cfg(feature = "deflate")]
+        if let Some(codec) = self.deflate.as_ref() {
+            let params = codec.agreed.params;
+            if params.server_no_context_takeover && codec.deflater.wants(msg.len()) {
+                if let Some(frames) = msg.compressed_frames(params.server_max_window_bits) {
+                    return Ok(frames);
+                }
+            }
+        }
+        Ok(msg.frames())
+    }
+
     /// The checks and the header of [`encode_frame_head`](Self::encode_frame_head), with the
     /// masking key the payload must be masked with (for a client).
     fn frame_head(
