@@ -236,3 +236,59 @@ fn a_large_compressed_message_leaves_no_large_buffers_behind() {
          +{after_send}; held by both ends after one small message +{held}"
     );
 }
+
+/// A connection that agreed to permessage-deflate but has not compressed or inflated anything
+/// holds no zlib state (the contexts are created on first use), and with the low-memory
+/// agreement (`server_no_context_takeover`) a server gives its compressor back to the thread's
+/// pool after every message: a hundred connections that each sent and received one compressed
+/// message hold no compressor each.
+#[test]
+fn deflate_contexts_are_created_on_first_use_and_pooled_without_context_takeover() {
+    use wsproto::deflate::{DeflateConfig, DeflateParams, PerMessageDeflate};
+
+    const CONNECTIONS: usize = 100;
+    let low = DeflateConfig::low_memory();
+    let params =
+        DeflateParams { server_no_context_takeover: true, client_max_window_bits: 12, ..DeflateParams::DEFAULT };
+    let pmd = PerMessageDeflate::new(params, &low.min_size(0));
+
+    let before = live();
+    let mut servers: Vec<Connection> =
+        (0..CONNECTIONS).map(|_| Connection::new(Role::Server, Config::new()).with_deflate(pmd)).collect();
+    // Beyond the connections themselves (in the vector), each holds only its box for the
+    // agreement and the codec handles: no zlib context (a compressor is about 256 KiB, a
+    // decompressor several KiB).
+    let negotiated_only = (live() - before) as usize / CONNECTIONS - std::mem::size_of::<Connection>();
+    assert!(negotiated_only <= 512, "{negotiated_only} bytes per connection before any message");
+
+    // Each server inflates one compressed message from its client and compresses one reply.
+    let mut scratch = vec![0u8; 64 * KIB];
+    let mut assembler = MessageAssembler::new();
+    let json = br#"{"type":"ticker","symbol":"BTC-USD","bid":67000.5,"ask":67001.0}"#.repeat(8);
+    let mut used = 0usize;
+    for (i, server) in servers.iter_mut().enumerate() {
+        let mut client = Connection::new(Role::Client, Config::new())
+            .with_key_source(KeySource::seeded(i as u64 + 1))
+            .with_deflate(pmd);
+        let mut wire = Vec::new();
+        client.send_binary(&json, &mut wire).unwrap();
+        let got = receive_all(server, &mut assembler, &mut wire, &mut scratch);
+        assert_eq!(got.len(), 1);
+        let mut reply = Vec::new();
+        let at = live();
+        server.send_binary(&json, &mut reply).unwrap();
+        assert!(reply.len() < json.len(), "the reply was compressed");
+        // The first send on this thread creates the pooled compressor: not counted.
+        if i > 0 {
+            used += (live() - at) as usize - reply.capacity();
+        }
+        drop(client);
+    }
+    // What a server still holds after its compressed reply: its reused output buffer, no
+    // compressor (it went back to the pool).
+    let per_connection_after_first = used / (CONNECTIONS - 1);
+    assert!(
+        per_connection_after_first <= 4 * KIB,
+        "{per_connection_after_first} bytes per connection kept after compressing one message"
+    );
+}
