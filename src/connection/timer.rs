@@ -116,6 +116,23 @@ pub(super) struct Timers {
     pub(super) gave_up: bool,
 }
 
+impl Timers {
+    /// Stamps what waits for a stamp with `now`; returns what did.
+    fn stamp(&mut self, now: Timestamp) -> u8 {
+        let unstamped = core::mem::take(&mut self.unstamped);
+        if unstamped & ACTIVITY != 0 {
+            self.last_activity = now;
+        }
+        if unstamped & DATA != 0 {
+            self.last_data = now;
+        }
+        if unstamped & CLOSE != 0 {
+            self.close_sent_at.get_or_insert(now);
+        }
+        unstamped
+    }
+}
+
 impl Connection {
     /// Whether any timer is configured (keepalive, close or idle deadline). Without one, the
     /// connection never looks at the time: an adapter can skip reading its clock, and
@@ -141,16 +158,7 @@ impl Connection {
             }
         };
         t.now = Some(now);
-        let unstamped = core::mem::take(&mut t.unstamped);
-        if unstamped & ACTIVITY != 0 {
-            t.last_activity = now;
-        }
-        if unstamped & DATA != 0 {
-            t.last_data = now;
-        }
-        if unstamped & CLOSE != 0 {
-            t.close_sent_at.get_or_insert(now);
-        }
+        t.stamp(now);
     }
 
     /// The next deadline, or `None` when no timer is running (always `None` without timer
@@ -167,17 +175,7 @@ impl Connection {
         let Some(now) = self.timers.now else { return Some(Timestamp::ZERO) };
         // Deadlines as if what waits for a stamp had happened at the latest time given.
         let mut t = self.timers;
-        let unstamped = t.unstamped;
-        t.unstamped = 0;
-        if unstamped & ACTIVITY != 0 {
-            t.last_activity = now;
-        }
-        if unstamped & DATA != 0 {
-            t.last_data = now;
-        }
-        if unstamped & CLOSE != 0 {
-            t.close_sent_at.get_or_insert(now);
-        }
+        let unstamped = t.stamp(now);
         let cfg = &self.config;
         let mut next: Option<Timestamp> = None;
         let mut consider = |d: Option<Timestamp>| {
