@@ -3,14 +3,15 @@
 //! that passes.
 //!
 //! ```sh
-//! cargo run --example h2_echo                      # plain
-//! cargo run --example h2_echo --features deflate   # with permessage-deflate
+//! cargo run --example h2_echo --features http               # plain
+//! cargo run --example h2_echo --features http,deflate       # with permessage-deflate
 //! ```
 //!
 //! The crate does the WebSocket part without I/O: `wsproto::handshake::extended_connect` builds
-//! and checks the extended CONNECT fields (from the same `ClientRequest`, into the same
-//! `UpgradeRequest` and `Accept` as over HTTP/1.1), and a `Connection` runs on the stream's DATA
-//! frames. This file moves fields and bytes in and out of `h2`, respecting its flow control, and
+//! and checks the extended CONNECT request and response as `http` types (feature `http`; from
+//! the same `ClientRequest`, into the same `UpgradeRequest` and `Accept` as over HTTP/1.1), and
+//! a `Connection` runs on the stream's DATA frames. `http` has no place for `:protocol`: it
+//! travels as h2's `Protocol` extension. This file moves fields and bytes in and out of `h2`, respecting its flow control, and
 //! ends each side of the stream (END_STREAM) when the connection says the transport should
 //! close.
 
@@ -20,10 +21,9 @@ use core::time::Duration;
 use bytes::Bytes;
 use h2::ext::Protocol;
 use h2::{RecvStream, SendStream};
-use http::{Method, Request, Response};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
-use wsproto::handshake::{Accept, ClientRequest, ClientStatus, Headers, HttpResponse, Negotiated, extended_connect};
+use wsproto::handshake::{Accept, ClientRequest, ClientStatus, Negotiated, extended_connect};
 use wsproto::{CloseCode, CloseFrame, Config, Connection, Event, MessageKind, TransportAction};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -179,10 +179,10 @@ fn describe(kind: MessageKind, data: &[u8]) -> String {
     }
 }
 
-fn print_list(who: &str, what: &str, list: &Headers) {
+fn print_map(who: &str, what: &str, map: &http::HeaderMap) {
     println!("[{who}] {what}:");
-    for (name, value) in list {
-        println!("    {name}: {}", String::from_utf8_lossy(value));
+    for (name, value) in map {
+        println!("    {name}: {}", String::from_utf8_lossy(value.as_bytes()));
     }
 }
 
@@ -200,33 +200,17 @@ async fn server(listener: TcpListener) -> Result<(), BoxError> {
     // Keep driving the HTTP/2 connection while the stream is served.
     tokio::spawn(async move { while connection.accept().await.is_some() {} });
 
-    // The received request as a field list, pseudo-headers first.
-    let mut list = Headers::new();
-    list.push(":method", request.method().as_str());
-    if let Some(protocol) = request.extensions().get::<Protocol>() {
-        list.push(":protocol", protocol.as_str());
-    }
-    let uri = request.uri();
-    for (name, value) in [
-        (":scheme", uri.scheme_str()),
-        (":path", uri.path_and_query().map(|p| p.as_str())),
-        (":authority", uri.authority().map(|a| a.as_str())),
-    ] {
-        if let Some(value) = value {
-            list.push(name, value);
-        }
-    }
-    for (name, value) in request.headers() {
-        list.push(name.as_str(), value.as_bytes());
-    }
-    print_list("server", "request", &list);
+    // The received request; `:protocol` comes apart, as h2's extension.
+    let protocol = request.extensions().get::<Protocol>().map(Protocol::as_str);
+    println!("[server] request: {} {} (:protocol {protocol:?})", request.method(), request.uri());
+    print_map("server", "request fields", request.headers());
 
-    let connect = match extended_connect::parse_request(&list) {
+    let connect = match extended_connect::parse_http_request(&request, protocol) {
         Ok(connect) => connect,
         Err(e) => {
             println!("[server] refused: {e}");
             let response = extended_connect::error_response(&e);
-            let mut body = respond.send_response(to_h2_response(&response)?, false)?;
+            let mut body = respond.send_response(response.to_http()?, false)?;
             body.send_data(Bytes::from(response.body), true)?;
             return Ok(());
         }
@@ -241,8 +225,8 @@ async fn server(listener: TcpListener) -> Result<(), BoxError> {
     }
     let (response, negotiated) = extended_connect::accept(&connect, &accept)?;
     println!("[server] response status {}", response.status);
-    print_list("server", "response fields", &response.headers);
-    let send = respond.send_response(to_h2_response(&response)?, false)?;
+    print_map("server", "response fields", response.to_http()?.headers());
+    let send = respond.send_response(response.to_http()?, false)?;
     let mut ws = WsStream::new("server", &negotiated, send, request.into_body());
 
     // Echo every message until the client closes; the Close reply goes out with END_STREAM.
@@ -255,14 +239,6 @@ async fn server(listener: TcpListener) -> Result<(), BoxError> {
     }
     println!("[server] done: {:?}", ws.ws.state());
     Ok(())
-}
-
-fn to_h2_response(response: &HttpResponse) -> Result<Response<()>, BoxError> {
-    let mut builder = Response::builder().status(response.status);
-    for (name, value) in &response.headers {
-        builder = builder.header(name, value);
-    }
-    Ok(builder.body(())?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -293,21 +269,16 @@ async fn client(addr: std::net::SocketAddr) -> Result<(), BoxError> {
     {
         request = request.with_deflate(wsproto::deflate::DeflateConfig::new());
     }
-    let headers = extended_connect::request(&request)?;
-    print_list("client", "request", &headers);
-
-    // The header list as an h2 request: pseudo-headers become method, URI and `:protocol`.
-    let get = |name| headers.get_str(name).ok_or("missing pseudo-header");
-    let uri = format!("{}://{}{}", get(":scheme")?, get(":authority")?, get(":path")?);
-    let mut builder = Request::builder().method(Method::CONNECT).uri(uri).extension(Protocol::from(get(":protocol")?));
-    for (name, value) in headers.regular() {
-        builder = builder.header(name, value);
-    }
-    let (response, send) = send_request.send_request(builder.body(())?, false)?;
+    // The request as an h2 request: `:protocol` goes in as h2's extension.
+    let mut connect = extended_connect::http_request(&request)?;
+    connect.extensions_mut().insert(Protocol::from(extended_connect::PROTOCOL));
+    println!("[client] request: {} {}", connect.method(), connect.uri());
+    print_map("client", "request fields", connect.headers());
+    let (response, send) = send_request.send_request(connect, false)?;
     let (parts, recv) = timeout(STEP, response).await??.into_parts();
     println!("[client] response status {}", parts.status);
 
-    let negotiated = match extended_connect::check_response(&request, parts.status.as_u16(), &parts.headers)? {
+    let negotiated = match extended_connect::check_http_response(&request, &parts)? {
         ClientStatus::Upgraded { negotiated, .. } => negotiated,
         ClientStatus::Rejected(response) => return Err(format!("rejected with {}", response.status).into()),
         other => return Err(format!("unexpected outcome {other:?}").into()),

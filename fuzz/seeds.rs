@@ -31,6 +31,7 @@ fn main() {
         ("frame_decode", frame_decode()),
         ("utf8", utf8()),
         ("server_request", server_request()),
+        ("http_differential", http_differential()),
         ("client_response", client_response()),
         ("inflate", inflate()),
         ("connection_ops", connection_ops()),
@@ -183,6 +184,39 @@ fn server_request() -> Seeds {
         ),
         ("too-large", with(1, &format!("{REQUEST}X-Filler: {}\r\n\r\n", "a".repeat(300)))),
         ("version-8", with(0, &format!("{}\r\n", REQUEST.replace("Version: 13", "Version: 8")))),
+    ]
+}
+
+/// Request heads (no selector byte): our client's, with each offer, and refused ones.
+fn http_differential() -> Seeds {
+    let mut ours = Vec::new();
+    ClientRequest::new("ws://localhost:9001/path?q=1")
+        .unwrap()
+        .with_key_source(KeySource::seeded(5))
+        .with_origin("http://localhost")
+        .with_deflate(DeflateConfig::new().client_no_context_takeover(true).server_max_window_bits(Some(12)))
+        .with_protocol("chat")
+        .with_protocol("superchat")
+        .with_header("Cookie", "a=1")
+        .write(&mut ours)
+        .unwrap();
+    let offers = format!(
+        "{REQUEST}Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits; server_max_window_bits=10, \
+         permessage-deflate; server_no_context_takeover\r\nSec-WebSocket-Extensions: x-custom; a=\"b\"\r\n\
+         Sec-WebSocket-Protocol: a, b\r\nSec-WebSocket-Protocol: c\r\n\r\n"
+    );
+    let text = |s: String| s.into_bytes();
+    vec![
+        ("rfc-request", text(format!("{REQUEST}\r\n"))),
+        ("our-client", ours),
+        ("offers", text(offers)),
+        ("plain-http", text("GET /index.html HTTP/1.1\nHost: a\n\n".to_owned())),
+        ("post", text("POST /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n".to_owned())),
+        ("http-1-0", text(format!("{}\r\n", REQUEST.replace("HTTP/1.1", "HTTP/1.0")))),
+        ("version-8", text(format!("{}\r\n", REQUEST.replace("Version: 13", "Version: 8")))),
+        ("no-version", text(format!("{}\r\n", REQUEST.replace("Sec-WebSocket-Version: 13\r\n", "")))),
+        ("two-keys", text(format!("{REQUEST}Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\n\r\n"))),
+        ("no-host", text(format!("{}\r\n", REQUEST.replace("Host: server.example.com\r\n", "")))),
     ]
 }
 

@@ -1,9 +1,10 @@
 //! WebSocket over a real HTTP/2 stack (RFC 8441), with the `h2` crate on 127.0.0.1.
 //!
-//! Our client side (a [`ClientRequest`] through [`extended_connect::request`] and
-//! [`extended_connect::check_response`]) and a [`Connection`] drive a WebSocket on an h2 client
-//! stream, against our server side ([`extended_connect::parse_request`] into an
-//! `UpgradeRequest`, [`extended_connect::accept`] with an [`Accept`]) and a [`Connection`] on an
+//! Our client side (a [`ClientRequest`] through [`extended_connect::http_request`] and
+//! [`extended_connect::check_http_response`], feature `http`) and a [`Connection`] drive a
+//! WebSocket on an h2 client stream, against our server side
+//! ([`extended_connect::parse_http_request`] into an `UpgradeRequest`,
+//! [`extended_connect::accept`] with an [`Accept`]) and a [`Connection`] on an
 //! h2 server stream (`enable_connect_protocol`). The session carries text
 //! and binary messages both ways (100 KiB ones included, which cross h2 flow control: the
 //! receiver releases capacity as it consumes, the sender waits for capacity), pings and pongs
@@ -11,7 +12,7 @@
 //! Rejections travel the same way: a 403 chosen by the application and a 400 with
 //! `sec-websocket-version: 13` for a bad version, both reported to the client with their
 //! status. Every wait is bounded by a timeout.
-#![cfg(all(feature = "alloc", feature = "getrandom"))]
+#![cfg(all(feature = "http", feature = "getrandom"))]
 
 use core::future::poll_fn;
 use core::time::Duration;
@@ -20,12 +21,12 @@ use bytes::Bytes;
 use h2::ext::Protocol;
 use h2::server::SendResponse;
 use h2::{RecvStream, SendStream};
-use http::{Method, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
 use wsproto::handshake::{
-    Accept, ClientRequest, ClientStatus, HandshakeError, Headers, HttpResponse, Negotiated, extended_connect,
+    Accept, ClientRequest, ClientStatus, HandshakeError, HttpResponse, Negotiated, extended_connect,
 };
 use wsproto::{CloseCode, CloseFrame, Config, Connection, Event, MessageKind, Role, State, TransportAction};
 
@@ -41,51 +42,20 @@ fn fail(what: impl core::fmt::Display) -> Failure {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Header lists in and out of the h2 crate.
+// Requests and responses in and out of the h2 crate: `http` types (feature `http`), with the
+// `:protocol` pseudo-header field, which `http` has no place for, as h2's extension.
 // ---------------------------------------------------------------------------------------------
 
-/// Our request field list as an h2 request: the pseudo-headers become the method, the URI and
-/// the `:protocol` extension; the regular fields are copied.
-fn to_h2_request(list: &Headers) -> Request<()> {
-    let get = |name| list.get_str(name).expect("pseudo-header");
-    assert_eq!(get(":method"), "CONNECT");
-    let uri = format!("{}://{}{}", get(":scheme"), get(":authority"), get(":path"));
-    let mut builder = Request::builder().method(Method::CONNECT).uri(uri).extension(Protocol::from(get(":protocol")));
-    for (name, value) in list.regular() {
-        builder = builder.header(name, value);
-    }
-    builder.body(()).expect("valid request")
-}
-
-/// A received h2 request as a field list, pseudo-headers first.
-fn from_h2_request<B>(request: &Request<B>) -> Headers {
-    let mut list = Headers::new().with(":method", request.method().as_str());
-    if let Some(protocol) = request.extensions().get::<Protocol>() {
-        list.push(":protocol", protocol.as_str());
-    }
-    let uri = request.uri();
-    if let Some(scheme) = uri.scheme_str() {
-        list.push(":scheme", scheme);
-    }
-    if let Some(path) = uri.path_and_query() {
-        list.push(":path", path.as_str());
-    }
-    if let Some(authority) = uri.authority() {
-        list.push(":authority", authority.as_str());
-    }
-    for (name, value) in request.headers() {
-        list.push(name.as_str(), value.as_bytes());
-    }
-    list
+/// Our extended CONNECT request as an h2 request.
+fn to_h2_request(request: &ClientRequest) -> Request<()> {
+    let mut connect = extended_connect::http_request(request).expect("valid request");
+    connect.extensions_mut().insert(Protocol::from(extended_connect::PROTOCOL));
+    connect
 }
 
 /// Our response (status and regular fields) as an h2 response.
 fn to_h2_response(response: &HttpResponse) -> Response<()> {
-    let mut builder = Response::builder().status(response.status);
-    for (name, value) in &response.headers {
-        builder = builder.header(name, value);
-    }
-    builder.body(()).expect("valid response")
+    response.to_http().expect("valid response")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -272,8 +242,8 @@ async fn run_server(listener: TcpListener, reports: mpsc::UnboundedSender<Result
 
 async fn serve_stream(request: Request<RecvStream>, mut respond: SendResponse<Bytes>) -> Result<ServerReport, Failure> {
     let mut report = ServerReport::default();
-    let fields = from_h2_request(&request);
-    let connect = match extended_connect::parse_request(&fields) {
+    let protocol = request.extensions().get::<Protocol>().map(Protocol::as_str);
+    let connect = match extended_connect::parse_http_request(&request, protocol) {
         Ok(connect) => connect,
         Err(e) => {
             let response = extended_connect::error_response(&e);
@@ -356,13 +326,13 @@ async fn connect_client(addr: std::net::SocketAddr) -> Result<h2::client::SendRe
     Ok(send_request)
 }
 
-/// Sends a request list; returns the response's status, fields and streams.
+/// Sends a request; returns the response's status, fields and streams.
 async fn exchange(
     send_request: &mut h2::client::SendRequest<Bytes>,
-    request: &Headers,
+    request: Request<()>,
 ) -> Result<(Response<RecvStream>, SendStream<Bytes>), Failure> {
     *send_request = timeout(STEP, send_request.clone().ready()).await.map_err(fail)?.map_err(fail)?;
-    let (response, send) = send_request.send_request(to_h2_request(request), false).map_err(fail)?;
+    let (response, send) = send_request.send_request(request, false).map_err(fail)?;
     let response = timeout(STEP, response).await.map_err(fail)?.map_err(fail)?;
     Ok((response, send))
 }
@@ -407,11 +377,10 @@ async fn client_session(send_request: &mut h2::client::SendRequest<Bytes>) -> Re
     {
         request = request.with_deflate(wsproto::deflate::DeflateConfig::new());
     }
-    let headers = extended_connect::request(&request).map_err(fail)?;
-    let (response, send) = exchange(send_request, &headers).await?;
+    let (response, send) = exchange(send_request, to_h2_request(&request)).await?;
     let (parts, recv) = response.into_parts();
     assert_eq!(parts.headers.get("x-served-by").map(|v| v.as_bytes()), Some(&b"wsproto"[..]));
-    let outcome = extended_connect::check_response(&request, parts.status.as_u16(), &parts.headers).map_err(fail)?;
+    let outcome = extended_connect::check_http_response(&request, &parts).map_err(fail)?;
     let ClientStatus::Upgraded { negotiated, .. } = outcome else { return Err(format!("rejected: {outcome:?}")) };
     assert_eq!(negotiated.role, Role::Client);
     assert_eq!(negotiated.protocol.as_deref(), Some("echo"));
@@ -532,24 +501,20 @@ async fn rejections_over_h2_carry_their_status() {
 
         // The application refuses the resource.
         let request = ClientRequest::new("ws://localhost/forbidden").unwrap();
-        let fields = extended_connect::request(&request).unwrap();
-        let (response, _send) = exchange(&mut send_request, &fields).await.unwrap();
+        let (response, _send) = exchange(&mut send_request, to_h2_request(&request)).await.unwrap();
         let (parts, body) = response.into_parts();
-        let outcome = extended_connect::check_response(&request, parts.status.as_u16(), &parts.headers).unwrap();
+        let outcome = extended_connect::check_http_response(&request, &parts).unwrap();
         assert!(matches!(&outcome, ClientStatus::Rejected(r) if r.status == 403), "{outcome:?}");
         assert_eq!(read_body(body).await.unwrap(), b"no WebSocket here");
         assert_eq!(next_report(&mut reports).await.status, 403);
 
         // A version the server does not speak: 400 with `sec-websocket-version: 13`.
-        let good = extended_connect::request(&ClientRequest::new("ws://localhost/chat").unwrap()).unwrap();
-        let mut bad = Headers::new();
-        for (name, value) in &good {
-            bad.push(name, if name == "sec-websocket-version" { &b"8"[..] } else { value });
-        }
-        let (response, _send) = exchange(&mut send_request, &bad).await.unwrap();
+        let mut bad = to_h2_request(&ClientRequest::new("ws://localhost/chat").unwrap());
+        bad.headers_mut().insert("sec-websocket-version", http::HeaderValue::from_static("8"));
+        let (response, _send) = exchange(&mut send_request, bad).await.unwrap();
         let (parts, body) = response.into_parts();
         assert_eq!(parts.headers.get("sec-websocket-version").map(|v| v.as_bytes()), Some(&b"13"[..]));
-        let outcome = extended_connect::check_response(&request, parts.status.as_u16(), &parts.headers).unwrap();
+        let outcome = extended_connect::check_http_response(&request, &parts).unwrap();
         assert!(matches!(&outcome, ClientStatus::Rejected(r) if r.status == 400), "{outcome:?}");
         let text = String::from_utf8(read_body(body).await.unwrap()).unwrap();
         assert_eq!(text, format!("{}\n", HandshakeError::UnsupportedVersion));

@@ -242,6 +242,7 @@ fn a_large_compressed_message_leaves_no_large_buffers_behind() {
 /// agreement (`server_no_context_takeover`) a server gives its compressor back to the thread's
 /// pool after every message: a hundred connections that each sent and received one compressed
 /// message hold no compressor each.
+#[cfg(feature = "deflate")]
 #[test]
 fn deflate_contexts_are_created_on_first_use_and_pooled_without_context_takeover() {
     use wsproto::deflate::{DeflateConfig, DeflateParams, PerMessageDeflate};

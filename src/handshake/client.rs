@@ -8,7 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use super::extensions::ExtensionOffer;
-use super::headers::{Headers, check_extra, single, trim_ows, write_field};
+use super::headers::{Headers, check_extra, single, trim_ows};
 use super::http::{HeadBuffer, HttpResponse, parse_response, write_all};
 use super::negotiate::{FieldNames, Offer};
 use super::uri::WsUri;
@@ -235,6 +235,21 @@ impl ClientRequest {
     /// [`HandshakeError::BufferTooSmall`] when a fixed buffer cannot hold the request. Nothing is
     /// written on error.
     pub fn write(&mut self, out: &mut impl OutBuf) -> Result<ClientHandshake, HandshakeError> {
+        let (lines, key) = self.head()?;
+        let mut buf = Vec::with_capacity(256);
+        buf.extend_from_slice(b"GET ");
+        buf.extend_from_slice(self.uri.resource.as_bytes());
+        buf.extend_from_slice(b" HTTP/1.1\r\n");
+        lines.write_into(&mut buf);
+        buf.extend_from_slice(b"\r\n");
+        write_all(out, &buf)?;
+        Ok(self.handshake(key))
+    }
+
+    /// Checks the request and draws a fresh key: the header lines of the request (`Host`,
+    /// `Upgrade`, `Connection`, `Sec-WebSocket-Key`, the offer's fields, the extra headers, in
+    /// that order) and the key. Shared by [`write`](Self::write) and the `http` types' path.
+    pub(crate) fn head(&mut self) -> Result<(Headers, [u8; 24]), HandshakeError> {
         let mut fields = Headers::new();
         self.offer.push_fields(self.origin.as_deref(), &FieldNames::HTTP1, &mut fields)?;
         check_extra(&self.headers, &CLIENT_MANAGED)?;
@@ -244,28 +259,26 @@ impl ClientRequest {
         let mut key = [0u8; 24];
         // 16 bytes always encode to exactly 24 characters.
         let _ = STANDARD.encode_slice(nonce, &mut key);
+        let mut lines = Headers::with_capacity(4 + fields.len() + self.headers.len())
+            .with("Host", self.uri.host_header.as_str())
+            .with("Upgrade", "websocket")
+            .with("Connection", "Upgrade")
+            .with("Sec-WebSocket-Key", key);
+        lines.append(fields);
+        lines.append(self.headers.clone());
+        Ok((lines, key))
+    }
 
-        let mut buf = Vec::with_capacity(256);
-        buf.extend_from_slice(b"GET ");
-        buf.extend_from_slice(self.uri.resource.as_bytes());
-        buf.extend_from_slice(b" HTTP/1.1\r\n");
-        write_field(&mut buf, "Host", self.uri.host_header.as_bytes());
-        write_field(&mut buf, "Upgrade", b"websocket");
-        write_field(&mut buf, "Connection", b"Upgrade");
-        write_field(&mut buf, "Sec-WebSocket-Key", &key);
-        fields.write_into(&mut buf);
-        self.headers.write_into(&mut buf);
-        buf.extend_from_slice(b"\r\n");
-        write_all(out, &buf)?;
-
-        Ok(ClientHandshake {
+    /// The reader of the response to a request sent with `key`.
+    pub(crate) fn handshake(&self, key: [u8; 24]) -> ClientHandshake {
+        ClientHandshake {
             key,
             accept: accept_key(&key),
             offer: self.offer.clone(),
             head: HeadBuffer::new(self.max_response_size),
             max_headers: self.max_headers,
             finished: false,
-        })
+        }
     }
 }
 
@@ -315,7 +328,7 @@ pub struct ClientHandshake {
     offer: Offer,
     head: HeadBuffer,
     max_headers: usize,
-    finished: bool,
+    pub(crate) finished: bool,
 }
 
 impl ClientHandshake {
@@ -367,8 +380,9 @@ impl ClientHandshake {
         Ok(ClientStatus::Upgraded { negotiated, response, leftover })
     }
 
-    /// Checks a 101 response.
-    fn check(&self, response: &HttpResponse, version: u8) -> Result<Negotiated, HandshakeError> {
+    /// Checks a 101 response (its HTTP minor version is `version`): shared by
+    /// [`feed`](Self::feed) and the `http` types' path.
+    pub(crate) fn check(&self, response: &HttpResponse, version: u8) -> Result<Negotiated, HandshakeError> {
         if version != 1 {
             return Err(HandshakeError::HttpVersion);
         }

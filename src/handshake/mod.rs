@@ -25,6 +25,13 @@
 //! read as its request or 101 response, and those bytes **must be passed to
 //! [`Connection::receive`](crate::Connection::receive) first**, before anything read later.
 //!
+//! With feature `http`, both roles also take and give the `http` crate's types (for hyper,
+//! axum, h2, …) through the same checks: [`ServerHandshake::read_http`],
+//! [`UpgradeRequest::accept_http`], [`HttpResponse::to_http`], [`ClientRequest::to_http`],
+//! [`ClientHandshake::check_http`], and for extended CONNECT
+//! [`extended_connect::parse_http_request`], [`extended_connect::http_request`] and
+//! [`extended_connect::check_http_response`].
+//!
 //! Errors are [`HandshakeError`]s, distinct from [`crate::Error`]; each suggests the HTTP status
 //! that answers it ([`HandshakeError::status_hint`]) and can write that answer.
 //!
@@ -70,6 +77,8 @@ mod extensions;
 mod headers;
 #[cfg(feature = "alloc")]
 mod http;
+#[cfg(feature = "http")]
+mod http_types;
 #[cfg(feature = "alloc")]
 mod negotiate;
 #[cfg(feature = "alloc")]

@@ -146,8 +146,9 @@ impl ServerHandshake {
     }
 }
 
-/// Hands back a plain request, or checks an upgrade request.
-fn classify(request: HttpRequest) -> Result<ServerStatus, HandshakeError> {
+/// Hands back a plain request, or checks an upgrade request: the one implementation of
+/// RFC 6455 §4.2.1's checks, for requests read from bytes and for `http` types (feature `http`).
+pub(crate) fn classify(request: HttpRequest) -> Result<ServerStatus, HandshakeError> {
     let h = &request.headers;
     let wants_websocket =
         h.has_token("Upgrade", "websocket") || h.contains("Sec-WebSocket-Key") || h.contains("Sec-WebSocket-Version");
@@ -288,23 +289,38 @@ impl UpgradeRequest {
     /// [`HandshakeError::BufferTooSmall`] when a fixed buffer cannot hold the response. Nothing
     /// is written on error, and the request can be accepted or rejected again.
     pub fn accept(&self, accept: &Accept, out: &mut impl OutBuf) -> Result<Negotiated, HandshakeError> {
+        let (response, negotiated) = self.switching_protocols(accept)?;
+        let mut buf = Vec::with_capacity(256);
+        response.write_head_into(&mut buf, &Headers::new())?;
+        write_all(out, &buf)?;
+        Ok(negotiated)
+    }
+
+    /// The 101 response that accepts an HTTP/1.1 upgrade as `accept` says (its headers checked
+    /// for writing), and what was negotiated: shared by [`accept`](Self::accept) and the `http`
+    /// types' path.
+    pub(crate) fn switching_protocols(&self, accept: &Accept) -> Result<(HttpResponse, Negotiated), HandshakeError> {
         let key = self.http1_key()?;
-        let mut first = Headers::new()
+        let mut headers = Headers::new()
             .with("Upgrade", "websocket")
             .with("Connection", "Upgrade")
             .with("Sec-WebSocket-Accept", accept_key(key).as_str());
-        let negotiated = accept.negotiate(&self.protocols, &self.extensions, &FieldNames::HTTP1, &mut first)?;
+        let negotiated = accept.negotiate(&self.protocols, &self.extensions, &FieldNames::HTTP1, &mut headers)?;
         check_extra(accept.headers(), &SERVER_MANAGED)?;
-        let response = HttpResponse {
-            status: 101,
-            reason: String::from("Switching Protocols"),
-            headers: accept.headers().clone(),
-            body: Vec::new(),
-        };
-        let mut buf = Vec::with_capacity(256);
-        response.write_head_into(&mut buf, &first)?;
-        write_all(out, &buf)?;
-        Ok(negotiated)
+        headers.append(accept.headers().clone());
+        headers.validate()?;
+        let response =
+            HttpResponse { status: 101, reason: String::from("Switching Protocols"), headers, body: Vec::new() };
+        Ok((response, negotiated))
+    }
+
+    /// Checks a rejection of an HTTP/1.1 upgrade (see [`reject`](Self::reject)).
+    pub(crate) fn check_rejection(&self, response: &HttpResponse) -> Result<(), HandshakeError> {
+        self.http1_key()?;
+        if response.status < 200 {
+            return Err(HandshakeError::InvalidInput("a rejection needs a final status (200-999)"));
+        }
+        Ok(())
     }
 
     /// Rejects an HTTP/1.1 upgrade: writes `response` (any final status, such as 401, 403 or
@@ -317,10 +333,7 @@ impl UpgradeRequest {
     /// upgrade), a response that cannot be written, or a request that came over extended
     /// CONNECT; [`HandshakeError::BufferTooSmall`] when a fixed buffer cannot hold it.
     pub fn reject(&self, response: &HttpResponse, out: &mut impl OutBuf) -> Result<(), HandshakeError> {
-        self.http1_key()?;
-        if response.status < 200 {
-            return Err(HandshakeError::InvalidInput("a rejection needs a final status (200-999)"));
-        }
+        self.check_rejection(response)?;
         response.write(out)
     }
 

@@ -119,6 +119,9 @@ mod server;
 pub use client::{check_response, request};
 pub use server::{accept, error_response, parse_request};
 
+#[cfg(feature = "http")]
+pub use super::http_types::{check_http_response, http_request, parse_http_parts, parse_http_request};
+
 use alloc::vec::Vec;
 
 use super::HandshakeError;
