@@ -2,67 +2,16 @@
 //! per message, in both roles, with the borrowed API (and with `MessageAssembler` once warm),
 //! nor does sending prepared messages (a broadcast) on server connections.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
+use counting_alloc::measure;
 use wsproto::{
     Config, Connection, Event, KeySource, Message, MessageAssembler, MessageKind, PreparedMessage, Role, SliceBuf,
 };
 
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    /// Only the measuring thread counts (the test harness runs other tests on other threads).
-    static MEASURING: Cell<bool> = const { Cell::new(false) };
-}
-
-fn note_allocation() {
-    if MEASURING.try_with(Cell::get).unwrap_or(false) {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; counting has no effect on
-// the memory handed out.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note_allocation();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note_allocation();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note_allocation();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Runs `f` and returns how many allocations it made on this thread.
-fn count(f: impl FnOnce()) -> usize {
-    ALLOCATIONS.store(0, Ordering::Relaxed);
-    MEASURING.with(|m| m.set(true));
-    f();
-    MEASURING.with(|m| m.set(false));
-    ALLOCATIONS.load(Ordering::Relaxed)
-}
+static GLOBAL: counting_alloc::Counting = counting_alloc::Counting;
 
 const MESSAGES: usize = 10_000;
 
@@ -98,7 +47,7 @@ fn steady_state_allocates_nothing_per_message() {
     let mut server = Connection::new(Role::Server, Config::new());
     let mut replies = Vec::with_capacity(1 << 16);
     let mut received = 0;
-    let allocations = count(|| {
+    let allocations = measure(|| {
         let mut pos = 0;
         loop {
             let r = server.receive(&mut wire[pos..]).unwrap();
@@ -111,7 +60,8 @@ fn steady_state_allocates_nothing_per_message() {
                 None => break,
             }
         }
-    });
+    })
+    .allocations;
     assert_eq!(received, expected);
     assert_eq!(allocations, 0, "receiving {MESSAGES} messages allocated");
 
@@ -119,17 +69,18 @@ fn steady_state_allocates_nothing_per_message() {
     let mut client = Connection::new(Role::Client, Config::new());
     let messages: Vec<Vec<u8>> = (0..MESSAGES).map(payload).collect();
     let mut out = Vec::with_capacity(messages.iter().map(|m| m.len() + 14).sum());
-    let allocations = count(|| {
+    let allocations = measure(|| {
         for m in &messages {
             client.send_binary(m, &mut out).unwrap();
         }
-    });
+    })
+    .allocations;
     assert_eq!(allocations, 0, "client sending {MESSAGES} messages allocated");
 
     // 3. A server sending into a fixed SliceBuf, reused per message.
     let mut server = Connection::new(Role::Server, Config::new());
     let mut storage = vec![0u8; 70_000];
-    let allocations = count(|| {
+    let allocations = measure(|| {
         for m in &messages {
             let mut buf = SliceBuf::new(&mut storage);
             server.send_binary(m, &mut buf).unwrap();
@@ -140,7 +91,8 @@ fn steady_state_allocates_nothing_per_message() {
                         .encoded_len()
             );
         }
-    });
+    })
+    .allocations;
     assert_eq!(allocations, 0, "server sending {MESSAGES} messages allocated");
 
     // 4. Whole messages through a warmed-up MessageAssembler, fragmented and not, with an echo
@@ -150,7 +102,7 @@ fn steady_state_allocates_nothing_per_message() {
     let mut assembler = MessageAssembler::with_capacity(1 << 17);
     let mut echo = Vec::with_capacity(expected + MESSAGES * 16 + (1 << 16));
     let mut whole = 0;
-    let allocations = count(|| {
+    let allocations = measure(|| {
         let mut pos = 0;
         loop {
             let r = server.receive(&mut wire[pos..]).unwrap();
@@ -168,7 +120,8 @@ fn steady_state_allocates_nothing_per_message() {
                 _ => {}
             }
         }
-    });
+    })
+    .allocations;
     assert_eq!(whole, expected);
     assert_eq!(allocations, 0, "assembling and echoing {MESSAGES} messages allocated");
 
@@ -204,7 +157,7 @@ fn steady_state_allocates_nothing_per_message() {
     }
 
     // The counter itself works.
-    assert!(count(|| drop(std::hint::black_box(vec![1u8; 10]))) >= 1);
+    assert!(measure(|| drop(std::hint::black_box(vec![1u8; 10]))).allocations >= 1);
 }
 
 /// Sends every prepared message on every server, into a reserved Vec and as frames for a
@@ -216,7 +169,7 @@ fn broadcast(prepared: &[PreparedMessage], mut servers: Vec<Connection>) -> usiz
     let ping = <[u8; 8]>::try_from(&ping[..]).unwrap();
     let mut out = Vec::with_capacity(prepared.iter().map(|m| m.len() + 64).sum::<usize>() * servers.len());
     let mut vectored = 0;
-    let allocations = count(|| {
+    let allocations = measure(|| {
         for (i, msg) in prepared.iter().enumerate() {
             for server in &mut servers {
                 if i % 10 == 0 {
@@ -227,7 +180,8 @@ fn broadcast(prepared: &[PreparedMessage], mut servers: Vec<Connection>) -> usiz
                 vectored += server.prepare_send(msg).unwrap().len();
             }
         }
-    });
+    })
+    .allocations;
     assert!(vectored > 0 && !out.is_empty());
     allocations
 }

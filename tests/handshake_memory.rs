@@ -16,9 +16,10 @@
 //! subprotocols × 24 bytes: 5,376 bytes), and the 101 response. Measured: at most 6.7 KB over
 //! twice the cap for a request, 4.8 KB for a response.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
+use counting_alloc::{Measured, measure};
 use wsproto::KeySource;
 use wsproto::handshake::{
     Accept, ClientHandshake, ClientRequest, ClientStatus, DEFAULT_MAX_REQUEST_SIZE, DEFAULT_MAX_RESPONSE_SIZE,
@@ -31,68 +32,8 @@ use wsproto::handshake::{
 /// of the capped offer lists, and 1 KiB for the 101 response being written: 11,520 bytes.
 const SLACK: usize = 64 * (32 + 48) + (32 * 48 + 64 * 48 + 32 * 24) + 1024;
 
-struct Counting;
-
-thread_local! {
-    /// Only the measuring thread counts (the test harness runs other tests on other threads).
-    static MEASURING: Cell<bool> = const { Cell::new(false) };
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-    static PEAK: Cell<isize> = const { Cell::new(0) };
-}
-
-fn note(delta: isize) {
-    let _ = MEASURING.try_with(|m| {
-        if m.get() {
-            let live = LIVE.with(|l| {
-                l.set(l.get() + delta);
-                l.get()
-            });
-            PEAK.with(|p| p.set(p.get().max(live)));
-        }
-    });
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; counting has no effect on
-// the memory handed out.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note(layout.size() as isize);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        note(-(layout.size() as isize));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note(layout.size() as isize);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note(new_size as isize - layout.size() as isize);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Runs `f` and returns its value and the peak of live heap bytes on this thread while it ran
-/// (counting from zero when it starts).
-fn peak<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    LIVE.with(|l| l.set(0));
-    PEAK.with(|p| p.set(0));
-    MEASURING.with(|m| m.set(true));
-    let value = f();
-    MEASURING.with(|m| m.set(false));
-    (value, PEAK.with(Cell::get).max(0) as usize)
-}
+static GLOBAL: counting_alloc::Counting = counting_alloc::Counting;
 
 const UPGRADE: &str = "GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
@@ -112,7 +53,7 @@ fn flood(start: &str, field: &str, first: &str, unit: &str, cap: usize) -> Vec<u
 /// Reads `head` with a fresh server reader, whole or a byte at a time, and accepts it if it is
 /// an upgrade; returns the outcome and the peak of live heap bytes.
 fn serve(head: &[u8], bytewise: bool) -> (Result<(usize, usize), HandshakeError>, usize) {
-    peak(|| {
+    let Measured { value, peak, .. } = measure(|| {
         let mut reader = ServerHandshake::new();
         let status = if bytewise {
             let mut status = Ok(ServerStatus::NeedMore);
@@ -134,7 +75,8 @@ fn serve(head: &[u8], bytewise: bool) -> (Result<(usize, usize), HandshakeError>
             }
             other => panic!("{other:?}"),
         }
-    })
+    });
+    (value, peak)
 }
 
 #[test]
@@ -276,7 +218,7 @@ fn hostile_response_lists_cost_at_most_twice_the_cap() {
         for bytewise in [false, true] {
             let mut hs = client(&["a", "x"]);
             let head = flood(&switching(&hs), "Sec-WebSocket-Extensions", first, unit, cap);
-            let (got, peak) = peak(|| {
+            let Measured { value: got, peak, .. } = measure(|| {
                 if bytewise {
                     for b in head.chunks(1) {
                         match hs.feed(b) {
@@ -318,7 +260,7 @@ fn maximal_response_costs_at_most_twice_the_cap() {
     head.push_str(&"y".repeat(cap - head.len() - 4));
     head.push_str("\r\n\r\n");
     assert_eq!(head.len(), cap);
-    let (got, peak) = peak(|| match hs.feed(head.as_bytes()) {
+    let Measured { value: got, peak, .. } = measure(|| match hs.feed(head.as_bytes()) {
         Ok(ClientStatus::Upgraded { negotiated, leftover, .. }) => (negotiated.extensions[0].params.len(), leftover),
         other => panic!("{other:?}"),
     });

@@ -8,70 +8,18 @@
 //! shows how often the head was parsed. The buffer grows by doubling (256 bytes, then up to the
 //! cap: 6 growths for 8 KiB, 7 for 16 KiB); anything beyond that is a parse.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
+use counting_alloc::{Measured, measure};
 use wsproto::KeySource;
 use wsproto::handshake::{
     ClientHandshake, ClientRequest, ClientStatus, DEFAULT_MAX_REQUEST_SIZE, DEFAULT_MAX_RESPONSE_SIZE, HandshakeError,
     ServerHandshake, ServerStatus,
 };
 
-struct Counting;
-
-thread_local! {
-    /// Only the measuring thread counts (the test harness runs other tests on other threads).
-    static MEASURING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn note_allocation() {
-    let _ = MEASURING.try_with(|m| {
-        if m.get() {
-            ALLOCATIONS.with(|a| a.set(a.get() + 1));
-        }
-    });
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; counting has no effect on
-// the memory handed out.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note_allocation();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note_allocation();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note_allocation();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Runs `f` and returns its value and how many allocations (including reallocations) it made
-/// on this thread.
-fn count<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    ALLOCATIONS.with(|a| a.set(0));
-    MEASURING.with(|m| m.set(true));
-    let value = f();
-    MEASURING.with(|m| m.set(false));
-    (value, ALLOCATIONS.with(Cell::get))
-}
+static GLOBAL: counting_alloc::Counting = counting_alloc::Counting;
 
 /// Growths of a head buffer from 256 bytes by doubling until it holds `cap` bytes.
 fn growths(cap: usize) -> usize {
@@ -109,7 +57,7 @@ fn upgrade_request(len: usize, lines: usize) -> Vec<u8> {
 /// allocations made while feeding all the bytes before it (every one answered `NeedMore`).
 fn server_bytewise(reader: &mut ServerHandshake, head: &[u8]) -> (Result<ServerStatus, HandshakeError>, usize) {
     let (last, body) = head.split_last().unwrap();
-    let ((), allocations) = count(|| {
+    let Measured { allocations, .. } = measure(|| {
         for &b in body {
             assert_eq!(reader.feed(&[b]), Ok(ServerStatus::NeedMore));
         }
@@ -176,7 +124,7 @@ fn leading_empty_lines_are_capped_and_never_parsed() {
     // The hostile head of issue 13: 8 KiB of LFs a byte at a time. The ninth empty line is
     // refused (400) before the parser sees any of them.
     let mut reader = ServerHandshake::new();
-    let (result, allocations) = count(|| {
+    let Measured { value: result, allocations, .. } = measure(|| {
         for (i, _) in (0..DEFAULT_MAX_REQUEST_SIZE).enumerate() {
             match reader.feed(b"\n") {
                 Ok(ServerStatus::NeedMore) => {}
@@ -261,7 +209,7 @@ fn maximal_response_head_byte_by_byte_is_parsed_twice() {
         let mut hs = client();
         let head = switching(&hs, cap, lines);
         let (body, last) = head.split_at(head.len() - 1);
-        let ((), allocations) = count(|| {
+        let Measured { allocations, .. } = measure(|| {
             for &b in body {
                 assert_eq!(hs.feed(&[b]), Ok(ClientStatus::NeedMore));
             }
@@ -272,7 +220,7 @@ fn maximal_response_head_byte_by_byte_is_parsed_twice() {
 
     // 16 KiB of leading LFs, a byte at a time: refused at the ninth.
     let mut hs = client();
-    let (result, allocations) = count(|| {
+    let Measured { value: result, allocations, .. } = measure(|| {
         for i in 0..DEFAULT_MAX_RESPONSE_SIZE {
             if let Err(e) = hs.feed(b"\n") {
                 return (i + 1, e);

@@ -4,9 +4,10 @@
 //! answer, and memory stays bounded: a counting allocator shows the receive path allocates
 //! nothing, whatever the peer announces or repeats.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
+use counting_alloc::measure;
 use wsproto::handshake::{
     ClientRequest, DEFAULT_MAX_HEADERS, DEFAULT_MAX_REQUEST_SIZE, DEFAULT_MAX_RESPONSE_SIZE, HandshakeError,
     ServerHandshake, ServerStatus,
@@ -15,82 +16,11 @@ use wsproto::{
     Config, Connection, Error, Event, KeySource, Limit, MessageKind, ProtocolViolation, Role, State, TransportAction,
 };
 
-// ---------------------------------------------------------------------------------------------
 // A counting allocator: allocations and live bytes of the measuring thread only (the test
 // harness runs other tests on other threads).
 
-struct Counting;
-
-thread_local! {
-    static MEASURING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-    static PEAK: Cell<isize> = const { Cell::new(0) };
-}
-
-fn note(delta: isize, allocation: bool) {
-    let _ = MEASURING.try_with(|m| {
-        if m.get() {
-            if allocation {
-                ALLOCATIONS.with(|a| a.set(a.get() + 1));
-            }
-            let live = LIVE.with(|l| {
-                l.set(l.get() + delta);
-                l.get()
-            });
-            PEAK.with(|p| p.set(p.get().max(live)));
-        }
-    });
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; counting has no effect on
-// the memory handed out.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note(layout.size() as isize, true);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        note(-(layout.size() as isize), false);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note(layout.size() as isize, true);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note(new_size as isize - layout.size() as isize, true);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// What `f` allocated on this thread: the number of allocations and the peak of live bytes
-/// (counting from zero when `f` starts).
-struct Measured<T> {
-    value: T,
-    allocations: usize,
-    peak_bytes: usize,
-}
-
-fn measure<T>(f: impl FnOnce() -> T) -> Measured<T> {
-    ALLOCATIONS.with(|a| a.set(0));
-    LIVE.with(|l| l.set(0));
-    PEAK.with(|p| p.set(0));
-    MEASURING.with(|m| m.set(true));
-    let value = f();
-    MEASURING.with(|m| m.set(false));
-    Measured { value, allocations: ALLOCATIONS.with(Cell::get), peak_bytes: PEAK.with(Cell::get).max(0) as usize }
-}
+static GLOBAL: counting_alloc::Counting = counting_alloc::Counting;
 
 // ---------------------------------------------------------------------------------------------
 // Frames from a hostile peer
@@ -402,7 +332,7 @@ fn slowloris_server(mut reader: ServerHandshake, start: &[u8], filler: &[u8]) ->
         unreachable!()
     });
     let (e, fed) = measured.value;
-    (e, fed, measured.peak_bytes)
+    (e, fed, measured.peak)
 }
 
 #[test]
@@ -458,7 +388,7 @@ fn slowloris_response_head_is_capped_at_16_kib() {
     let (e, fed) = measured.value;
     assert_eq!(e, HandshakeError::HeadTooLarge { limit: DEFAULT_MAX_RESPONSE_SIZE });
     assert_eq!(fed, DEFAULT_MAX_RESPONSE_SIZE);
-    assert!(measured.peak_bytes <= 2 * DEFAULT_MAX_RESPONSE_SIZE + 4096, "{} bytes held", measured.peak_bytes);
+    assert!(measured.peak <= 2 * DEFAULT_MAX_RESPONSE_SIZE + 4096, "{} bytes held", measured.peak);
     // The reader is done: more bytes are not buffered.
     assert_eq!(hs.feed(b"\r\n\r\n"), Err(HandshakeError::Finished));
 }

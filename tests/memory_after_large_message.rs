@@ -6,73 +6,14 @@
 //! A global allocator counts the bytes live on each thread (every test runs on its own thread
 //! and frees what it allocates there), so the bounds are byte counts, not timings.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
+use counting_alloc::{live, peak, reset_peak};
 use wsproto::{Config, Connection, KeySource, Message, MessageAssembler, MessageKind, Role};
 
-struct Counting;
-
-thread_local! {
-    /// Bytes allocated and not yet freed by this thread.
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-    /// The highest `LIVE` since the last [`reset_peak`].
-    static PEAK: Cell<isize> = const { Cell::new(0) };
-}
-
-fn note(delta: isize) {
-    let _ = LIVE.try_with(|live| {
-        let now = live.get() + delta;
-        live.set(now);
-        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now)));
-    });
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; counting has no effect on
-// the memory handed out.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note(layout.size() as isize);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        note(-(layout.size() as isize));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note(layout.size() as isize);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note(new_size as isize - layout.size() as isize);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Bytes live on this thread.
-fn live() -> isize {
-    LIVE.with(Cell::get)
-}
-
-/// Starts a new peak measurement from the current live bytes.
-fn reset_peak() {
-    PEAK.with(|p| p.set(live()));
-}
-
-/// The most bytes live on this thread since [`reset_peak`].
-fn peak() -> isize {
-    PEAK.with(Cell::get)
-}
+static GLOBAL: counting_alloc::Counting = counting_alloc::Counting;
 
 const KIB: usize = 1024;
 const MIB: usize = 1024 * KIB;
