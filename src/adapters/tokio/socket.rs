@@ -1,0 +1,374 @@
+//! The unsplit [`WebSocket`]: one owner of the stream, the connection and the buffers, and
+//! [`Sender`] to answer a message while it is borrowed.
+
+use super::*;
+
+/// A WebSocket over an async stream.
+///
+/// ```no_run
+/// use wsproto::adapters::tokio::WebSocket;
+/// use wsproto::{Config, Connection, Message, Role};
+/// # async fn demo(stream: tokio::net::TcpStream) -> Result<(), wsproto::adapters::WsError> {
+/// let mut ws = WebSocket::from_connection(stream, Connection::new(Role::Server, Config::new()), &[]);
+/// while let Ok(message) = ws.recv().await {
+///     if let Message::Text(t) = message {
+///         let reply = t.to_owned();
+///         ws.send_text(&reply).await?;
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+///
+/// To answer a message without copying it first, use
+/// [`recv_with_sender`](Self::recv_with_sender).
+#[derive(Debug)]
+pub struct WebSocket<S> {
+    pub(super) core: Core<S>,
+    pub(super) incoming: Incoming,
+}
+
+/// Everything of an unsplit [`WebSocket`] but its receive buffers: the part a [`Sender`]
+/// borrows.
+#[derive(Debug)]
+pub(super) struct Core<S> {
+    pub(super) stream: Stream<S>,
+    pub(super) conn: Connection,
+    /// Frames produced and not yet written; `out[..pos]` has been written.
+    pub(super) out: Vec<u8>,
+    pub(super) pos: usize,
+    /// The connection's time zero: timers are driven by tokio's clock from here.
+    pub(super) epoch: Instant,
+    /// A write failed or stalled: the stream takes no more frames.
+    pub(super) broken: Option<WriteFailure>,
+    /// The timer for every deadline of this connection.
+    pub(super) alarm: Alarm,
+}
+
+/// Sends on a [`WebSocket`] while a message it received is still borrowed (see
+/// [`WebSocket::recv_with_sender`]).
+#[derive(Debug)]
+pub struct Sender<'a, S> {
+    pub(super) core: &'a mut Core<S>,
+}
+
+impl<S: AsyncRead + AsyncWrite> WebSocket<S> {
+    /// Wraps a stream whose opening handshake is done; `leftover` holds bytes read after the
+    /// handshake, processed first.
+    pub fn from_connection(stream: S, conn: Connection, leftover: &[u8]) -> Self {
+        Self::with_read_buffer(stream, conn, leftover, DEFAULT_READ_BUFFER)
+    }
+
+    /// As [`from_connection`](Self::from_connection), with a read buffer of `capacity` bytes.
+    pub fn with_read_buffer(stream: S, conn: Connection, leftover: &[u8], capacity: usize) -> Self {
+        let inbox = Inbox::new(capacity, leftover, conn.needs_scratch());
+        let epoch = Instant::now();
+        let stream = Box::pin(stream);
+        let core = Core { stream, conn, out: Vec::new(), pos: 0, epoch, broken: None, alarm: Alarm::default() };
+        Self { core, incoming: Incoming { inbox, ready: None } }
+    }
+
+    /// Receives the next whole message or control frame. Cancel-safe.
+    ///
+    /// # Errors
+    /// As for [`WsReader::recv`].
+    pub async fn recv(&mut self) -> Result<Message<'_>, WsError> {
+        self.incoming.recv(&mut self.core).await
+    }
+
+    /// Receives the next whole message or control frame, with a [`Sender`] to answer it while
+    /// it is borrowed: no copy of the message, no split. Cancel-safe, as [`recv`](Self::recv).
+    ///
+    /// ```no_run
+    /// use wsproto::Message;
+    /// # async fn demo(stream: tokio::net::TcpStream) -> Result<(), wsproto::adapters::WsError> {
+    /// let mut ws = wsproto::adapters::tokio::accept(stream, wsproto::Config::new()).await?;
+    /// loop {
+    ///     let (message, mut sender) = ws.recv_with_sender().await?;
+    ///     match message {
+    ///         Message::Text(text) => sender.send_text(text).await?,
+    ///         Message::Binary(data) => sender.send_binary(data).await?,
+    ///         // Pings are answered and the Close reply is sent by the connection itself.
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As for [`WsReader::recv`].
+    pub async fn recv_with_sender(&mut self) -> Result<(Message<'_>, Sender<'_, S>), WsError> {
+        let message = self.incoming.recv(&mut self.core).await?;
+        Ok((message, Sender { core: &mut self.core }))
+    }
+
+    /// Sends a text message.
+    ///
+    /// # Errors
+    /// As for [`WsWriter::send`].
+    pub async fn send_text(&mut self, text: &str) -> Result<(), WsError> {
+        self.core.send_text(text).await
+    }
+
+    /// Sends a binary message.
+    ///
+    /// # Errors
+    /// As for [`WsWriter::send`].
+    pub async fn send_binary(&mut self, data: &[u8]) -> Result<(), WsError> {
+        self.core.send(MessageKind::Binary, data).await
+    }
+
+    /// Sends a message of either kind.
+    ///
+    /// # Errors
+    /// As for [`WsWriter::send`].
+    pub async fn send(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), WsError> {
+        self.core.send(kind, data).await
+    }
+
+    /// Sends one piece of a streamed message.
+    ///
+    /// # Errors
+    /// As for [`WsWriter::send`].
+    pub async fn send_fragment(&mut self, kind: MessageKind, data: &[u8], fin: bool) -> Result<(), WsError> {
+        self.core.send_fragment(kind, data, fin).await
+    }
+
+    /// Sends a message encoded once for many connections (a server's broadcast; see
+    /// [`PreparedMessage`]). Its frames are written straight from `msg`, behind the output
+    /// waiting ahead of them, with one vectored write: no copy. Cancel-safe as the other
+    /// sends: if the future is dropped midway, the rest of the frames is copied to the output
+    /// buffer and written by the next operation.
+    ///
+    /// ```no_run
+    /// use wsproto::adapters::tokio::WebSocket;
+    /// use wsproto::{Config, MessageKind, PreparedMessage};
+    /// # async fn demo(sockets: &mut [WebSocket<tokio::net::TcpStream>]) -> Result<(), wsproto::Error> {
+    /// let message = PreparedMessage::new(MessageKind::Text, b"tick", &Config::new())?;
+    /// for ws in sockets.iter_mut() {
+    ///     // A receiver that is gone or closing does not stop the broadcast.
+    ///     let _ = ws.send_prepared(&message).await;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As for [`WsWriter::send`]; [`Connection::send_prepared`] lists what the connection
+    /// refuses (a client connection refuses every prepared message).
+    pub async fn send_prepared(&mut self, msg: &PreparedMessage) -> Result<(), WsError> {
+        self.core.send_prepared(msg).await
+    }
+
+    /// Sends a Ping.
+    ///
+    /// # Errors
+    /// As for [`WsWriter::send`].
+    pub async fn ping(&mut self, payload: &[u8]) -> Result<(), WsError> {
+        self.core.command(|c, o| c.ping(payload, o)).await
+    }
+
+    /// Runs the close handshake to its end (see the blocking adapter's `close`) and returns the
+    /// peer's Close frame, if it sent one. [`Config::close_timeout`] bounds the wait (10 s with
+    /// the adapters' defaults), also while our Close frame cannot be written.
+    ///
+    /// # Errors
+    /// [`WsError::Protocol`] with [`crate::Error::Timeout`] when the close deadline passes, or
+    /// if the peer fails the connection meanwhile; [`WsError::Io`] from the transport.
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<Option<CloseFrame>, WsError> {
+        self.core.command(close_command(CloseFrame::new(code, reason))).await?;
+        let mut peer = None;
+        loop {
+            match self.recv().await {
+                Ok(Message::Close(frame)) => peer = Some(frame),
+                Ok(_) => {}
+                Err(WsError::Closed) => return Ok(peer),
+                Err(e) => return Err(e),
+            }
+            if self.core.conn.transport_action() == TransportAction::Close {
+                return Ok(peer);
+            }
+        }
+    }
+
+    /// The connection's state.
+    pub fn state(&self) -> State {
+        self.core.conn.state()
+    }
+
+    /// Splits into a reader and a writer that can live in different tasks. Output not yet
+    /// written, and a message found but not yet returned, carry over.
+    pub fn split(self) -> (WsReader<S>, WsWriter<S>) {
+        let Core { stream, conn, out, pos, epoch, broken, alarm } = self.core;
+        let (read, write) = ::tokio::io::split(stream);
+        let shared = Arc::new(Mutex::new(Shared { conn, out: Vec::new(), epoch }));
+        let writer = Arc::new(AsyncMutex::new(Writer { half: write, inflight: out, pos, broken, alarm }));
+        let link = ReadLink {
+            half: read,
+            epoch,
+            shared: Arc::clone(&shared),
+            writer: Arc::clone(&writer),
+            alarm: Alarm::default(),
+        };
+        (WsReader { link, incoming: self.incoming }, WsWriter { shared, writer })
+    }
+}
+
+impl<S: AsyncWrite> Sender<'_, S> {
+    /// Sends a text message.
+    ///
+    /// # Errors
+    /// As for [`WsWriter::send`].
+    pub async fn send_text(&mut self, text: &str) -> Result<(), WsError> {
+        self.core.send_text(text).await
+    }
+
+    /// Sends a binary message.
+    ///
+    /// # Errors
+    /// As for [`WsWriter::send`].
+    pub async fn send_binary(&mut self, data: &[u8]) -> Result<(), WsError> {
+        self.core.send(MessageKind::Binary, data).await
+    }
+
+    /// Sends a message of either kind (text must be UTF-8).
+    ///
+    /// # Errors
+    /// As for [`WsWriter::send`].
+    pub async fn send(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), WsError> {
+        self.core.send(kind, data).await
+    }
+
+    /// Sends a prepared message without copying it (see [`WebSocket::send_prepared`]).
+    ///
+    /// # Errors
+    /// As for [`WebSocket::send_prepared`].
+    pub async fn send_prepared(&mut self, msg: &PreparedMessage) -> Result<(), WsError> {
+        self.core.send_prepared(msg).await
+    }
+
+    /// Sends a Ping.
+    ///
+    /// # Errors
+    /// As for [`WsWriter::send`].
+    pub async fn ping(&mut self, payload: &[u8]) -> Result<(), WsError> {
+        self.core.command(|c, o| c.ping(payload, o)).await
+    }
+}
+
+impl<S: AsyncWrite> Core<S> {
+    /// Encodes with `f` and writes out what the connection produced.
+    pub(super) async fn command(
+        &mut self,
+        f: impl FnOnce(&mut Connection, &mut Vec<u8>) -> Result<(), crate::Error>,
+    ) -> Result<(), WsError> {
+        self.writable()?;
+        self.take_output_buffer();
+        f(&mut self.conn, &mut self.out)?;
+        stamp(&mut self.conn, self.epoch);
+        self.flush().await
+    }
+
+    /// Takes an output buffer from the thread's pool when the connection holds none (it gave
+    /// its own back while it waited for input).
+    pub(super) fn take_output_buffer(&mut self) {
+        if self.out.capacity() == 0 {
+            self.out = pool::output_buffer();
+        }
+    }
+
+    /// Fails when a write failed before.
+    pub(super) fn writable(&self) -> Result<(), WsError> {
+        self.broken.map_or(Ok(()), |f| Err(f.error()))
+    }
+
+    pub(super) async fn send_text(&mut self, text: &str) -> Result<(), WsError> {
+        // Text given as `str` is not checked again by the copying path; a frame head would be.
+        self.send_data(MessageKind::Text, text.as_bytes(), true, false, |c, o| c.send_text(text, o)).await
+    }
+
+    pub(super) async fn send(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), WsError> {
+        // A message that permessage-deflate would compress takes the copying path (compressing
+        // writes a new payload anyway).
+        // While a fragmented message is open, the connection's `send` refuses whole messages,
+        // as it must (a frame head would continue the open message instead).
+        let vectored = self.conn.outgoing_fragmented().is_none() && !self.conn.needs_scratch();
+        self.send_data(kind, data, true, vectored, |c, o| c.send(kind, data, o)).await
+    }
+
+    pub(super) async fn send_fragment(&mut self, kind: MessageKind, data: &[u8], fin: bool) -> Result<(), WsError> {
+        // Fragments are never compressed.
+        self.send_data(kind, data, fin, true, |c, o| c.send_fragment(kind, data, fin, o)).await
+    }
+
+    /// Sends a data frame, or a message: a server writes a large payload that goes out as one
+    /// unchanged frame (`vectored`: not compressed) straight from `data`; anything else is
+    /// encoded by `copy` into the output buffer.
+    pub(super) async fn send_data(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        fin: bool,
+        vectored: bool,
+        copy: impl FnOnce(&mut Connection, &mut Vec<u8>) -> Result<(), crate::Error>,
+    ) -> Result<(), WsError> {
+        self.begin_send().await?;
+        let vectored = vectored
+            && data.len() >= VECTORED_MIN
+            && data.len() <= self.conn.config().max_outgoing_frame.max(1)
+            && !self.conn.role().masks_outgoing()
+            // Without vectored writes the header would go out alone, in its own system call.
+            && self.stream.is_write_vectored();
+        if !vectored {
+            copy(&mut self.conn, &mut self.out)?;
+            stamp(&mut self.conn, self.epoch);
+            return self.flush().await;
+        }
+        let head = self.conn.encode_frame_head_unmasked(kind, data, fin)?;
+        self.write_behind_replies(head.as_bytes(), data).await
+    }
+
+    /// Sends a prepared message: its frames go out from where they lie, after the output
+    /// waiting ahead of them, in one vectored write.
+    pub(super) async fn send_prepared(&mut self, msg: &PreparedMessage) -> Result<(), WsError> {
+        self.begin_send().await?;
+        let frames = self.conn.prepare_send(msg)?;
+        self.write_behind_replies(&[], frames).await
+    }
+
+    /// What every data send does first: fails when a write failed before, and writes what a
+    /// send that was dropped midway left behind before taking more, so that cancelled sends
+    /// never pile up output.
+    pub(super) async fn begin_send(&mut self) -> Result<(), WsError> {
+        self.writable()?;
+        if self.pos < self.out.len() {
+            self.flush().await?;
+        }
+        self.take_output_buffer();
+        Ok(())
+    }
+
+    /// After a send command that leaves its frame to the caller (`head`, then `payload`):
+    /// stamps it, and writes the automatic replies waiting in the connection, then the frame,
+    /// in one vectored write.
+    pub(super) async fn write_behind_replies(&mut self, head: &[u8], payload: &[u8]) -> Result<(), WsError> {
+        stamp(&mut self.conn, self.epoch);
+        self.conn.poll_transmit(&mut self.out)?;
+        self.write_with(head, payload).await
+    }
+
+    /// Writes out everything produced, under the connection's deadlines. Cancel-safe.
+    pub(super) async fn flush(&mut self) -> Result<(), WsError> {
+        self.write_with(&[], &[]).await
+    }
+
+    /// Writes out everything produced, then `head` and `payload` (a frame written from where
+    /// it lies), with vectored writes, under the connection's deadlines. Cancel-safe: what a
+    /// dropped write leaves of the frame is copied to the output buffer (see [`Unwritten`]).
+    pub(super) async fn write_with(&mut self, head: &[u8], payload: &[u8]) -> Result<(), WsError> {
+        self.writable()?;
+        let Self { stream, conn, out, pos, epoch, broken, alarm } = self;
+        let stall = conn.config().write_timeout;
+        let mut guard = Guard { deadlines: ConnDeadlines { conn, epoch: *epoch }, stall, alarm };
+        let result = write_out(stream.as_mut(), Unwritten::new(out, pos, head, payload), &mut guard).await;
+        record(broken, result)
+    }
+}
