@@ -120,7 +120,14 @@ pub async fn server_handshake(stream: &mut TcpStream) -> io::Result<()> {
 /// A masked client frame (FIN, `opcode`) carrying `payload`.
 #[must_use]
 pub fn masked_frame(opcode: u8, payload: &[u8], key: [u8; 4]) -> Vec<u8> {
-    let mut f = vec![0x80 | opcode];
+    masked_frame_with(0x80 | opcode, payload, key)
+}
+
+/// A masked client frame with first byte `b0` (FIN, RSV bits, opcode) carrying `payload`.
+#[must_use]
+pub fn masked_frame_with(b0: u8, payload: &[u8], key: [u8; 4]) -> Vec<u8> {
+    let mut f = Vec::with_capacity(payload.len() + 14);
+    f.push(b0);
     let len = payload.len();
     if len < 126 {
         f.push(0x80 | len as u8);

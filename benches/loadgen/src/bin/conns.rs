@@ -124,21 +124,7 @@ fn bad(msg: impl Into<String>) -> io::Error {
 
 /// A masked client frame with first byte `b0` (FIN, RSV1, opcode).
 fn frame(b0: u8, payload: &[u8], key: [u8; 4]) -> Vec<u8> {
-    let mut f = Vec::with_capacity(payload.len() + 14);
-    f.push(b0);
-    let len = payload.len();
-    if len < 126 {
-        f.push(0x80 | len as u8);
-    } else if len <= 0xffff {
-        f.push(0x80 | 126);
-        f.extend_from_slice(&(len as u16).to_be_bytes());
-    } else {
-        f.push(0x80 | 127);
-        f.extend_from_slice(&(len as u64).to_be_bytes());
-    }
-    f.extend_from_slice(&key);
-    f.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i & 3]));
-    f
+    wsproto_loadgen::masked_frame_with(b0, payload, key)
 }
 
 /// A JSON-like text of exactly `len` bytes: records with varying fields (compresses about 4:1).
