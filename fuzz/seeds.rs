@@ -2,7 +2,8 @@
 //! named `seed-*` under `fuzz/corpus/<target>/` (the fuzzer's own finds are not committed).
 //!
 //! ```sh
-//! cd fuzz && cargo run --example seeds
+//! cd fuzz && cargo run --example seeds            # every target
+//! cd fuzz && cargo run --example seeds -- utf8    # one target
 //! ```
 //!
 //! Frames, requests, responses and compressed payloads are made by the crate itself, so the
@@ -37,7 +38,12 @@ fn main() {
         ("connection_ops", connection_ops()),
         ("roundtrip", roundtrip()),
         ("timers", timers()),
+        ("receive_buffer", receive_buffer()),
     ] {
+        // `cargo run --example seeds -- TARGET` writes one target's seeds only.
+        if std::env::args().nth(1).is_some_and(|only| only != target) {
+            continue;
+        }
         let dir = root.join(target);
         fs::create_dir_all(&dir).unwrap();
         // Replace the seeds, leave anything else (a local fuzzing corpus) alone.
@@ -482,9 +488,10 @@ fn roundtrip() -> Seeds {
     ];
     let sel =
         DeflateSel { server_reset: true, client_reset: false, server_bits: 2, client_bits: 1, level: 6, min_size: 8 };
-    let make = |deflate, frame, scratch, close| {
+    let make = |deflate, toy, frame, scratch, close| {
         let input = RoundtripInput {
             deflate,
+            toy,
             client_frame: frame,
             server_frame: frame,
             client_scratch: scratch,
@@ -500,11 +507,13 @@ fn roundtrip() -> Seeds {
         bytes
     };
     vec![
-        ("plain", make(None, 0, 0, Some((true, CodeSel::Table(0), b"bye".to_vec())))),
-        ("plain-small-frames", make(None, 3, 0, Some((false, CodeSel::Raw(3001), vec![])))),
-        ("deflate", make(Some(sel), 0, 4095, Some((false, CodeSel::None, vec![])))),
-        ("deflate-small", make(Some(sel), 7, 2, None)),
-        ("invalid-close-code", make(None, 0, 0, Some((true, CodeSel::Raw(1005), vec![])))),
+        ("plain", make(None, None, 0, 0, Some((true, CodeSel::Table(0), b"bye".to_vec())))),
+        ("plain-small-frames", make(None, None, 3, 0, Some((false, CodeSel::Raw(3001), vec![])))),
+        ("deflate", make(Some(sel), None, 0, 4095, Some((false, CodeSel::None, vec![])))),
+        ("deflate-small", make(Some(sel), None, 7, 2, None)),
+        ("toy-extension", make(None, Some(0), 0, 4095, Some((true, CodeSel::Table(0), vec![])))),
+        ("toy-extension-small", make(None, Some(4), 5, 1, None)),
+        ("invalid-close-code", make(None, None, 0, 0, Some((true, CodeSel::Raw(1005), vec![])))),
     ]
 }
 
@@ -678,5 +687,51 @@ fn timers() -> Seeds {
         ),
         ("client-gives-up", timers_seed(gives_up, TimersOutcome { gave_up: true, ..TimersOutcome::default() })),
         ("no-timers", timers_seed(none, TimersOutcome::default())),
+    ]
+}
+
+/// `receive_buffer`: a flags byte (1: client, 2: deflate, 4: two steps), four read sizes, a
+/// scratch-size byte, then the stream.
+fn receive_buffer() -> Seeds {
+    let head = |flags: u8, reads: [u8; 4], scratch: u8| {
+        let mut h = vec![flags];
+        h.extend_from_slice(&reads);
+        h.push(scratch);
+        h
+    };
+    let mut client =
+        Connection::new(Role::Client, Config::new().max_outgoing_frame(40)).with_key_source(KeySource::seeded(4));
+    let chat = written(&mut client, |c, o| {
+        c.send_text("Hello, wörld", o).unwrap();
+        c.send_fragment(MessageKind::Text, "frag".as_bytes(), false, o).unwrap();
+        c.ping(b"are you there", o).unwrap();
+        c.send_fragment(MessageKind::Text, "mented é".as_bytes(), true, o).unwrap();
+        c.send_binary(&[7; 300], o).unwrap();
+        c.pong(b"", o).unwrap();
+        c.close(CloseFrame::new(CloseCode::NORMAL, "bye"), o).unwrap();
+    });
+    let mut server = Connection::new(Role::Server, Config::new());
+    let from_server = written(&mut server, |c, o| {
+        c.send_binary(&[1; 70_000][..], o).unwrap();
+        c.send_text("done", o).unwrap();
+    });
+    let mut deflating =
+        Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(2)).with_deflate(deflate());
+    let compressed = written(&mut deflating, |c, o| {
+        c.send_text(&"compressible text ".repeat(40), o).unwrap();
+        c.send_binary(b"small", o).unwrap();
+        c.send_text("é€😀", o).unwrap();
+    });
+    let mut bad_utf8 = Vec::new();
+    raw_frame(&mut bad_utf8, false, 0, 0x1, Some([1, 2, 3, 4]), &[b'a', 0xe2, 0x82]);
+    raw_frame(&mut bad_utf8, true, 0, 0x0, Some([1, 2, 3, 4]), &[0x41]);
+    let seed = |h: Vec<u8>, body: &[u8]| [h, body.to_vec()].concat();
+    vec![
+        ("chat-whole-reads", seed(head(0, [0, 0, 0, 0], 0), &chat)),
+        ("chat-small-reads", seed(head(4, [1, 3, 7, 200], 0), &chat)),
+        ("client-large-frame", seed(head(1, [130, 5, 0, 9], 0), &from_server)),
+        ("deflate", seed(head(2, [0, 11, 2, 64], 3), &compressed)),
+        ("deflate-two-steps", seed(head(6, [17, 1, 128, 3], 100), &compressed)),
+        ("bad-utf8", seed(head(0, [2, 2, 2, 2], 0), &bad_utf8)),
     ]
 }

@@ -2,31 +2,28 @@
 
 use alloc::vec::Vec;
 
-use crate::{CloseFrame, ControlPayload, Error, Event, MessageKind};
+use crate::{Error, Event, Message, MessageKind};
 
-/// A whole message, or a control frame passed through.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Message<'a> {
-    /// A complete text message.
-    Text(&'a str),
-    /// A complete binary message.
-    Binary(&'a [u8]),
-    /// A Ping (already answered when auto-pong is on).
-    Ping(ControlPayload),
-    /// A Pong.
-    Pong(ControlPayload),
-    /// The peer's Close frame.
-    Close(CloseFrame),
-}
-
-/// Builds whole messages from [`Event`]s, for callers that do not stream.
+/// Builds whole messages from [`Event`]s, for callers that keep their own receive loop and
+/// read buffer and do not stream.
 ///
-/// A message that arrives in one piece is passed through without a copy; a fragmented one is
-/// gathered in a buffer that is reused from message to message (so steady state allocates
-/// nothing). Its size is bounded by the connection's
+/// To have the crate run the loop and own the read buffer instead, use a
+/// [`ReceiveBuffer`](crate::ReceiveBuffer) (or a [`SliceReceiveBuffer`](crate::SliceReceiveBuffer)
+/// over your own memory): it also gathers messages cut by a read or fragmented in place, with
+/// no copy, where an assembler must copy them out of a read buffer that the next read
+/// overwrites.
+///
+/// A message that arrives in one piece is passed through without a copy (a text message as
+/// the `&str` the connection checked, [`Event::Data`]'s `text`: it is not checked again); one
+/// that arrives in several pieces (fragmented, or cut by a read) is gathered in a buffer that
+/// is reused from message to message (so steady state allocates nothing), and checked once
+/// more as a whole if it is text (the connection checked each piece as it arrived). Its size
+/// is bounded by the connection's
 /// [`Config::max_message_size`](crate::Config::max_message_size), which is checked before any
 /// of a frame's payload is accepted.
+///
+/// Passing every event through [`push`](Self::push) costs about what the events alone cost:
+/// `push` is inlined into the loop, so the event is not copied on its way in.
 ///
 /// The buffer does not keep the memory an unusually large message needed. Its retain limit is
 /// [`DEFAULT_RETAIN`](Self::DEFAULT_RETAIN), or the capacity given to
@@ -94,24 +91,37 @@ impl MessageAssembler {
     /// Takes the next event and returns a whole message when one is complete. Control frames
     /// pass straight through.
     ///
+    /// Text is checked once. A text message that came whole in one piece is lent as the
+    /// event's `text`, which the connection checked as it arrived; a message gathered from
+    /// pieces (the connection checked each piece as it arrived, failing at the first bad byte)
+    /// is checked once more as a whole, the one call that lends it as `&str`.
+    ///
     /// # Errors
     /// [`Error::InvalidUtf8`] if a text message is not UTF-8, which cannot happen for events from
     /// a [`Connection`](crate::Connection) (it checks text as it arrives).
+    #[inline]
     pub fn push<'a>(&'a mut self, event: Event<'a>) -> Result<Option<Message<'a>>, Error> {
-        let (kind, data, first, last) = match event {
-            Event::Data { kind, data, first, last } => (kind, data, first, last),
+        let (kind, data, first, last, text) = match event {
+            Event::Data { kind, data, first, last, text } => (kind, data, first, last, text),
             Event::Ping(p) => return Ok(Some(Message::Ping(p))),
             Event::Pong(p) => return Ok(Some(Message::Pong(p))),
             Event::Close(c) => return Ok(Some(Message::Close(c))),
         };
+        if first && last {
+            // Arrived whole: lend the caller's own bytes, no copy and no second check.
+            if self.buf.capacity() > self.retain.saturating_mul(2) {
+                self.buf.clear();
+                crate::buf::release_excess(&mut self.buf, data.len(), self.retain);
+            }
+            return match (kind, text) {
+                (MessageKind::Binary, _) => Ok(Some(Message::Binary(data))),
+                (MessageKind::Text, Some(text)) => Ok(Some(Message::Text(text))),
+                (MessageKind::Text, None) => to_message(kind, data).map(Some),
+            };
+        }
         if first {
             self.buf.clear();
             self.kind = Some(kind);
-            if last {
-                // Arrived whole: lend the caller's own bytes.
-                crate::buf::release_excess(&mut self.buf, data.len(), self.retain);
-                return to_message(kind, data).map(Some);
-            }
         }
         self.buf.extend_from_slice(data);
         if !last {
@@ -137,12 +147,15 @@ impl MessageAssembler {
     }
 }
 
+/// A whole message from its bytes; text is checked here, in the one call that lends it as
+/// `&str`.
+#[inline]
 fn to_message(kind: MessageKind, data: &[u8]) -> Result<Message<'_>, Error> {
     Ok(match kind {
         MessageKind::Binary => Message::Binary(data),
-        MessageKind::Text => match simdutf8::compat::from_utf8(data) {
+        MessageKind::Text => match crate::utf8::check_whole(data) {
             Ok(text) => Message::Text(text),
-            Err(e) => return Err(Error::InvalidUtf8 { offset: e.valid_up_to() as u64 }),
+            Err(offset) => return Err(Error::InvalidUtf8 { offset }),
         },
     })
 }

@@ -50,6 +50,10 @@ pub enum ProtocolViolation {
     CloseReasonNotUtf8,
     /// An extension rejected a frame (for example a compressed frame that does not inflate).
     Extension(&'static str),
+    /// An extension decoded a payload that is inconsistent with its message, for example one
+    /// that fails the extension's integrity check (see [`Extension`](crate::Extension));
+    /// answered with 1007.
+    InvalidExtensionData(&'static str),
 }
 
 impl fmt::Display for ProtocolViolation {
@@ -69,6 +73,7 @@ impl fmt::Display for ProtocolViolation {
             Self::InvalidCloseCode(c) => write!(f, "invalid close code {c}"),
             Self::CloseReasonNotUtf8 => f.write_str("close reason is not UTF-8"),
             Self::Extension(what) => write!(f, "extension error: {what}"),
+            Self::InvalidExtensionData(what) => write!(f, "invalid data from extension: {what}"),
         }
     }
 }
@@ -119,6 +124,12 @@ pub enum Misuse {
     /// [`Config::max_outgoing_frame`](crate::Config::max_outgoing_frame): prepare it with the
     /// configuration the connection was built with. Nothing was sent.
     PreparedFrameTooLarge,
+    /// [`Connection::with_extension`](crate::Connection::with_extension) was refused: the
+    /// connection already runs an extension that transforms payloads (permessage-deflate or
+    /// another; one per connection), or the extension claims a reserved bit that another
+    /// extension owns ([`Negotiated::reserved_bits`](crate::handshake::Negotiated::reserved_bits)),
+    /// or it claims no reserved bit (or one that is not RSV1, RSV2 or RSV3).
+    ExtensionConflict,
 }
 
 impl fmt::Display for Misuse {
@@ -134,6 +145,9 @@ impl fmt::Display for Misuse {
             Self::ScratchRequired => f.write_str("compressed messages need a scratch buffer: use receive_into"),
             Self::PreparedFrameTooLarge => {
                 f.write_str("prepared message's frames exceed this connection's max_outgoing_frame")
+            }
+            Self::ExtensionConflict => {
+                f.write_str("the extension's reserved bits are taken, or the connection already runs an extension")
             }
         }
     }
@@ -151,7 +165,7 @@ impl fmt::Display for Misuse {
 #[non_exhaustive]
 pub enum Error {
     /// The peer broke a rule of RFC 6455 (close code 1002, or 1007 for a close reason that is not
-    /// UTF-8).
+    /// UTF-8 and for [`ProtocolViolation::InvalidExtensionData`]).
     Protocol(ProtocolViolation),
     /// The peer sent text that is not UTF-8 (close code 1007). `offset` is the position of the
     /// first bad byte within the message.
@@ -203,9 +217,8 @@ impl Error {
     #[must_use]
     pub const fn close_code(&self) -> Option<CloseCode> {
         match self {
-            Self::Protocol(ProtocolViolation::CloseReasonNotUtf8) | Self::InvalidUtf8 { .. } => {
-                Some(CloseCode::INVALID_PAYLOAD)
-            }
+            Self::Protocol(ProtocolViolation::CloseReasonNotUtf8 | ProtocolViolation::InvalidExtensionData(_))
+            | Self::InvalidUtf8 { .. } => Some(CloseCode::INVALID_PAYLOAD),
             Self::Protocol(_) => Some(CloseCode::PROTOCOL_ERROR),
             Self::LimitExceeded(_) => Some(CloseCode::MESSAGE_TOO_BIG),
             Self::Timeout(crate::Timer::Idle) => Some(CloseCode::GOING_AWAY),

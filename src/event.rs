@@ -27,6 +27,10 @@ pub enum Event<'a> {
     /// A piece of a data message. Text pieces are valid UTF-8 *up to the last complete
     /// character*: a character split between two pieces is checked when its last byte
     /// arrives, and the message as a whole is valid UTF-8 when its last piece is handed out.
+    ///
+    /// A text message that comes whole in one piece (`first && last`) is also lent as
+    /// `text`, the `&str` that the connection's one UTF-8 check of it returned, so that
+    /// nobody has to check it again.
     Data {
         /// Text or binary, as set by the message's first frame.
         kind: MessageKind,
@@ -36,6 +40,10 @@ pub enum Event<'a> {
         first: bool,
         /// Whether this is the last piece of the message.
         last: bool,
+        /// The same bytes as `data`, as text: `Some` exactly when `kind` is
+        /// [`MessageKind::Text`] and the piece is the whole message (`first && last`);
+        /// `None` for binary data and for pieces of a message that came in several pieces.
+        text: Option<&'a str>,
     },
     /// The peer sent a Ping. With [`Config::auto_pong`](crate::Config::auto_pong) on (the
     /// default) a Pong is already queued for [`Connection::poll_transmit`](crate::Connection::poll_transmit).

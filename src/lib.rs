@@ -22,17 +22,21 @@ mod control;
 pub mod deflate;
 mod error;
 mod event;
+#[cfg(feature = "alloc")]
+mod extension;
 pub mod frame;
 pub mod handshake;
 mod keys;
 pub mod mask;
+mod message;
 #[cfg(all(feature = "alloc", target_has_atomic = "ptr"))]
 mod prepared;
+mod receive_buffer;
 mod role;
 pub mod utf8;
 
 #[cfg(feature = "alloc")]
-pub use assemble::{Message, MessageAssembler};
+pub use assemble::MessageAssembler;
 #[cfg(feature = "alloc")]
 pub use buf::WriteQueue;
 pub use buf::{BufferTooSmall, Full, OutBuf, SliceBuf};
@@ -42,7 +46,13 @@ pub use connection::{Connection, FrameHead, SUGGESTED_CLOSE_TIMEOUT, State, Time
 pub use control::{ControlPayload, MAX_CONTROL_PAYLOAD};
 pub use error::{Error, Fault, Limit, Misuse, ProtocolViolation};
 pub use event::{Event, MessageKind, Received};
+#[cfg(feature = "alloc")]
+pub use extension::{Decoded, Extension};
 pub use keys::KeySource;
+pub use message::Message;
 #[cfg(all(feature = "alloc", target_has_atomic = "ptr"))]
 pub use prepared::PreparedMessage;
+#[cfg(feature = "alloc")]
+pub use receive_buffer::ReceiveBuffer;
+pub use receive_buffer::{Found, SliceReceiveBuffer};
 pub use role::Role;

@@ -58,6 +58,7 @@ impl Utf8Validator {
     /// [`Utf8Error`] if the bytes so far cannot be the start of valid UTF-8. The validator must
     /// not be fed again after an error without a [`reset`](Self::reset).
     pub fn feed(&mut self, mut data: &[u8]) -> Result<(), Utf8Error> {
+        count_checked(data.len());
         // Bytes of this piece used to finish a carried code point: error offsets after them
         // still count from the start of the piece.
         let mut finished = 0;
@@ -81,9 +82,24 @@ impl Utf8Validator {
             }
             self.pending_len = 0;
         }
-        // The fast path: ASCII and valid text go through simdutf8's vectorised check.
-        if simdutf8::basic::from_utf8(data).is_ok() {
-            return Ok(());
+        // The fast path: ASCII and valid text go through simdutf8's vectorised check once. A
+        // character cut off at the end of the piece is set aside first (it is finished by the
+        // next piece), so that a piece ending inside a character does not fail the fast check
+        // and get checked a second time.
+        let cut = data.len() - unfinished_tail(data);
+        if simdutf8::basic::from_utf8(&data[..cut]).is_ok() {
+            let tail = &data[cut..];
+            if tail.is_empty() {
+                return Ok(());
+            }
+            if let Err(e) = core::str::from_utf8(tail) {
+                if e.error_len().is_none() {
+                    self.pending[..tail.len()].copy_from_slice(tail);
+                    self.pending_len = tail.len() as u8;
+                    return Ok(());
+                }
+            }
+            // Not the start of a character after all: the exact offset comes from below.
         }
         match simdutf8::compat::from_utf8(data) {
             Ok(_) => Ok(()),
@@ -99,6 +115,71 @@ impl Utf8Validator {
             },
         }
     }
+}
+
+/// How many bytes at the end of `data` (0 to 3) begin a character that does not end in `data`:
+/// a lead byte followed by fewer continuation bytes than it announces. Only looks at the last
+/// three bytes; whether they are a valid start is checked by the caller.
+fn unfinished_tail(data: &[u8]) -> usize {
+    for back in 1..=data.len().min(3) {
+        let b = data[data.len() - back];
+        if b & 0xc0 == 0x80 {
+            continue; // a continuation byte: the lead is further back
+        }
+        return if b >= 0xc0 && sequence_len(b) > back { back } else { 0 };
+    }
+    0
+}
+
+/// Checks a whole text message in one call and lends it as `&str`: the one check of every
+/// whole message the crate hands out as text. `Err` carries the offset of the first byte of
+/// the first sequence that is invalid or unfinished (the offset of [`Error::InvalidUtf8`]).
+///
+/// [`Error::InvalidUtf8`]: crate::Error::InvalidUtf8
+#[inline]
+pub(crate) fn check_whole(data: &[u8]) -> Result<&str, u64> {
+    count_checked(data.len());
+    match simdutf8::basic::from_utf8(data) {
+        Ok(text) => Ok(text),
+        Err(_) => Err(first_error(data)),
+    }
+}
+
+#[cold]
+fn first_error(data: &[u8]) -> u64 {
+    match simdutf8::compat::from_utf8(data) {
+        Ok(_) => data.len() as u64,
+        Err(e) => e.valid_up_to() as u64,
+    }
+}
+
+#[cfg(all(debug_assertions, feature = "std"))]
+std::thread_local! {
+    static CHECKED: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
+}
+
+#[inline]
+fn count_checked(_bytes: usize) {
+    #[cfg(all(debug_assertions, feature = "std"))]
+    CHECKED.with(|c| c.set(c.get() + _bytes as u64));
+}
+
+/// How many bytes of received or assembled text this thread has run through a UTF-8 check
+/// so far: every byte a [`Utf8Validator`] is fed and every byte of a whole message checked at
+/// once, counted each time it is checked. Debug builds with feature `std` only (release builds
+/// count nothing): tests use it to show that text is checked once, which no timing can.
+///
+/// ```
+/// # #[cfg(debug_assertions)] {
+/// let before = wsproto::utf8::bytes_checked_on_this_thread();
+/// wsproto::utf8::Utf8Validator::new().feed("héllo".as_bytes()).unwrap();
+/// assert_eq!(wsproto::utf8::bytes_checked_on_this_thread() - before, 6);
+/// # }
+/// ```
+#[cfg(all(debug_assertions, feature = "std"))]
+#[must_use]
+pub fn bytes_checked_on_this_thread() -> u64 {
+    CHECKED.with(core::cell::Cell::get)
 }
 
 /// Length of the sequence a valid lead byte starts (1 for anything else; callers only pass

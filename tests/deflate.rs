@@ -450,11 +450,14 @@ fn the_end_of_a_message_can_wait_for_an_empty_input() {
     let mut scratch = [0u8; 5];
     let r = client.receive_into(&mut input, &mut scratch).unwrap();
     assert_eq!(r.consumed, HELLO.len());
-    assert_eq!(r.event, Some(Event::Data { kind: MessageKind::Text, data: b"Hello", first: true, last: false }));
+    assert_eq!(
+        r.event,
+        Some(Event::Data { kind: MessageKind::Text, data: b"Hello", first: true, last: false, text: None })
+    );
     assert!(client.has_pending_data());
     let r = client.receive_into(&mut [], &mut scratch).unwrap();
     assert_eq!(r.consumed, 0);
-    assert_eq!(r.event, Some(Event::Data { kind: MessageKind::Text, data: b"", first: false, last: true }));
+    assert_eq!(r.event, Some(Event::Data { kind: MessageKind::Text, data: b"", first: false, last: true, text: None }));
     assert!(!client.has_pending_data());
     let r = client.receive_into(&mut [], &mut scratch).unwrap();
     assert_eq!((r.consumed, r.event), (0, None));

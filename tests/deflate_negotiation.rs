@@ -133,7 +133,7 @@ fn receive_all(conn: &mut Connection, wire: &[u8], scratch: usize) -> Vec<(Messa
         pos += r.consumed;
         match r.event {
             None => break,
-            Some(Event::Data { kind, data, first, last }) => {
+            Some(Event::Data { kind, data, first, last, .. }) => {
                 if first {
                     assert!(open.is_none());
                     open = Some((kind, Vec::new()));

@@ -1,5 +1,7 @@
 //! Differential: messages chosen by the fuzzer go from our client to our server and from our
-//! server to our client, read through arbitrary splits, with and without permessage-deflate.
+//! server to our client, read through arbitrary splits, with and without permessage-deflate,
+//! or with the toy run-length extension of `examples/toy_extension.rs` (RSV2) running through
+//! the `Extension` hook (its output is many times its input: pieces held inside the extension).
 //!
 //! Every message kind is covered: whole text and binary (`send_text`, `send_binary`, `send`),
 //! streamed fragments (`send_fragment`, with a Ping between pieces), vectored frames
@@ -14,10 +16,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use wsproto::frame::{RSV1, RSV2};
 use wsproto::{
     CloseCode, CloseFrame, Config, Connection, Error, KeySource, MessageKind, Misuse, Role, State, TransportAction,
 };
-use wsproto_fuzz::{Logical, Msg, RoundtripInput, WireChecker, cut, pieces, receive_all, scratch_len, text_of};
+use wsproto_fuzz::{
+    Logical, Msg, RoundtripInput, WireChecker, cut, pieces, receive_all, scratch_len, text_of, toy_extension,
+};
 
 fuzz_target!(|input: RoundtripInput| run(&input));
 
@@ -27,9 +32,19 @@ fn connection(role: Role, input: &RoundtripInput, frame: u16) -> Connection {
         config = config.max_outgoing_frame(usize::from(frame));
     }
     let conn = Connection::new(role, config).with_key_source(KeySource::seeded(11));
-    match input.deflate {
-        Some(d) => conn.with_deflate(d.agreed()),
-        None => conn,
+    match (input.deflate, input.toy) {
+        (Some(d), _) => conn.with_deflate(d.agreed()),
+        (None, Some(min)) => conn.with_extension(toy_extension(usize::from(min))).unwrap(),
+        (None, None) => conn,
+    }
+}
+
+/// The reserved bits of the extension `input` runs.
+fn extension_bits(input: &RoundtripInput) -> u8 {
+    match (input.deflate, input.toy) {
+        (Some(_), _) => RSV1,
+        (None, Some(_)) => RSV2,
+        (None, None) => 0,
     }
 }
 
@@ -42,7 +57,7 @@ fn payload(text: bool, data: &[u8]) -> Vec<u8> {
 }
 
 /// Sends `messages`; returns the bytes written, what the receiver must see, and the last Ping.
-fn send_all(conn: &mut Connection, messages: &[Msg]) -> (Vec<u8>, Vec<Logical>, Option<Vec<u8>>) {
+fn send_all(conn: &mut Connection, messages: &[Msg], bits: u8) -> (Vec<u8>, Vec<Logical>, Option<Vec<u8>>) {
     let mut wire = Vec::new();
     let mut expected = Vec::new();
     let mut last_ping = None;
@@ -101,7 +116,7 @@ fn send_all(conn: &mut Connection, messages: &[Msg]) -> (Vec<u8>, Vec<Logical>, 
         }
     }
     // Our own decoder agrees that this is a valid frame sequence for the role.
-    WireChecker::new(conn.role(), conn.deflate().is_some()).push(&wire);
+    WireChecker::with_bits(conn.role(), bits).push(&wire);
     (wire, expected, last_ping)
 }
 
@@ -128,8 +143,9 @@ fn run(input: &RoundtripInput) {
     let mut server = connection(Role::Server, input, input.server_frame);
     let (client_scratch, server_scratch) = (scratch_len(input.client_scratch), scratch_len(input.server_scratch));
 
-    let (to_server, expect_server, client_ping) = send_all(&mut client, &input.to_server);
-    let (to_client, expect_client, server_ping) = send_all(&mut server, &input.to_client);
+    let bits = extension_bits(input);
+    let (to_server, expect_server, client_ping) = send_all(&mut client, &input.to_server, bits);
+    let (to_client, expect_client, server_ping) = send_all(&mut server, &input.to_client, bits);
     deliver(&mut server, &to_server, &input.server_reads, server_scratch, &expect_server);
     deliver(&mut client, &to_client, &input.client_reads, client_scratch, &expect_client);
 

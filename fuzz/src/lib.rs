@@ -12,6 +12,18 @@ use wsproto::{CloseCode, Config, Connection, Error, Event, MessageKind, Role};
 
 pub mod timers;
 
+// The toy run-length extension of `examples/toy_extension.rs` (RSV2), run by `roundtrip`
+// through the `Extension` hook: an extension whose output is far larger than its input.
+#[allow(dead_code)]
+#[path = "../../examples/toy_extension.rs"]
+mod toy;
+
+/// The toy run-length extension of `examples/toy_extension.rs` (RSV2), sending whole messages
+/// of at least `min_size` bytes encoded.
+pub fn toy_extension(min_size: usize) -> Box<dyn wsproto::Extension> {
+    Box::new(toy::ToyRle::with_min_size(min_size))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Events
 
@@ -32,7 +44,7 @@ impl Ev {
     /// Copies an event.
     pub fn from_event(e: &Event<'_>) -> Self {
         match *e {
-            Event::Data { kind, data, first, last } => Ev::Data { kind, data: data.to_vec(), first, last },
+            Event::Data { kind, data, first, last, .. } => Ev::Data { kind, data: data.to_vec(), first, last },
             Event::Ping(p) => Ev::Ping(p.as_bytes().to_vec()),
             Event::Pong(p) => Ev::Pong(p.as_bytes().to_vec()),
             Event::Close(c) => Ev::Close(c.code().map(|c| c.0), c.reason().to_owned()),
@@ -298,7 +310,8 @@ pub struct WireFrame {
 #[derive(Clone, Debug)]
 pub struct WireChecker {
     sender: Role,
-    deflate: bool,
+    /// The reserved bits of the extension that transforms payloads (RSV1 for deflate).
+    bits: u8,
     buf: Vec<u8>,
     in_message: Option<(MessageKind, bool)>,
     text: Vec<u8>,
@@ -310,7 +323,13 @@ pub struct WireChecker {
 impl WireChecker {
     /// A checker for the output of a connection of role `sender`.
     pub fn new(sender: Role, deflate: bool) -> Self {
-        Self { sender, deflate, buf: Vec::new(), in_message: None, text: Vec::new(), closed: false, frames: 0 }
+        Self::with_bits(sender, if deflate { RSV1 } else { 0 })
+    }
+
+    /// A checker for the output of a connection of role `sender` that runs an extension owning
+    /// the reserved bits `bits` (0: none).
+    pub fn with_bits(sender: Role, bits: u8) -> Self {
+        Self { sender, bits, buf: Vec::new(), in_message: None, text: Vec::new(), closed: false, frames: 0 }
     }
 
     /// Whether a Close frame was written.
@@ -350,11 +369,10 @@ impl WireChecker {
             }
             assert!(!self.closed, "a frame ({:?}) was written after our Close frame", h.opcode);
             self.frames += 1;
-            let compressed = h.rsv & RSV1 != 0;
+            let compressed = h.rsv & self.bits != 0;
             if h.rsv != 0 {
-                assert_eq!(h.rsv, RSV1, "reserved bits other than RSV1 written");
-                assert!(self.deflate, "RSV1 written without permessage-deflate");
-                assert!(matches!(h.opcode, OpCode::Text | OpCode::Binary), "RSV1 on a {:?} frame", h.opcode);
+                assert_eq!(h.rsv & !self.bits, 0, "reserved bits {:#b} written, not the extension's", h.rsv);
+                assert!(matches!(h.opcode, OpCode::Text | OpCode::Binary), "RSV bits on a {:?} frame", h.opcode);
             }
             match h.opcode {
                 OpCode::Text | OpCode::Binary => {
@@ -657,6 +675,9 @@ pub enum Msg {
 pub struct RoundtripInput {
     /// permessage-deflate, on both ends.
     pub deflate: Option<DeflateSel>,
+    /// Without deflate: the toy run-length extension (`toy_extension`) on both ends, encoding
+    /// whole messages of at least this many bytes.
+    pub toy: Option<u8>,
     /// The client's `max_outgoing_frame` (0: the default).
     pub client_frame: u16,
     /// The server's `max_outgoing_frame` (0: the default).
@@ -970,6 +991,9 @@ impl RoundtripInput {
     pub fn encode(&self) -> Vec<u8> {
         let mut e = Enc::default();
         e.option(&self.deflate, |e, d| d.encode(e));
+        e.option(&self.toy, |e, min| {
+            e.u8(*min);
+        });
         e.u16(self.client_frame).u16(self.server_frame).u16(self.client_scratch).u16(self.server_scratch);
         e.bytes(&self.server_reads).bytes(&self.client_reads);
         e.option(&self.close, |e, (by_client, code, reason)| {

@@ -282,7 +282,7 @@ impl<S: Timeouts> WebSocket<S> {
 
     /// As [`from_connection`](Self::from_connection), with a read buffer of `capacity` bytes.
     pub fn with_read_buffer(stream: S, conn: Connection, leftover: &[u8], capacity: usize) -> Self {
-        let inbox = Inbox::new(capacity, leftover, conn.needs_scratch());
+        let inbox = Inbox::new(capacity, leftover);
         let epoch = Instant::now();
         Self { stream, conn, inbox, out: Vec::new(), pos: 0, epoch, timeout: None, broken: None }
     }
@@ -353,7 +353,7 @@ impl<S: Timeouts> WebSocket<S> {
     /// peer closed the transport after its Close frame), [`WsError::Protocol`] when the peer broke
     /// the protocol (the answering Close frame has been sent), [`WsError::Io`] from the stream.
     pub fn recv(&mut self) -> Result<Message<'_>, WsError> {
-        let ready = loop {
+        let found = loop {
             let next = self.inbox.next(&mut self.conn);
             // After the input: stamps what arrived, and runs a deadline that passed (also while
             // traffic keeps every read busy).
@@ -366,7 +366,7 @@ impl<S: Timeouts> WebSocket<S> {
             }
             timers?;
             match next {
-                Ok(Some(ready)) => break ready,
+                Ok(Some(found)) => break found,
                 Ok(None) => {}
                 Err(e) => return Err(e.into()),
             }
@@ -391,7 +391,17 @@ impl<S: Timeouts> WebSocket<S> {
             }
             self.inbox.filled(n);
         };
-        Ok(self.inbox.message(ready, self.conn.last_control_payload()))
+        if found.kind() == Some(MessageKind::Text) {
+            // Text is checked when it is lent. A failure (1007) has queued the connection's
+            // Close frame, which goes out before the error is returned; the check is then
+            // repeated for the message returned (the borrow checker cannot lend from one call
+            // and write out on failure of the same call).
+            if let Err(e) = self.inbox.message(found, &mut self.conn) {
+                let _ = self.flush_replies();
+                return Err(e.into());
+            }
+        }
+        Ok(self.inbox.message(found, &mut self.conn)?)
     }
 
     /// Sends a text message.

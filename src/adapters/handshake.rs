@@ -49,11 +49,7 @@ pub(crate) fn server_step(
             },
         },
         Ok(ServerStatus::Http(request)) => {
-            let response = HttpResponse::new(426)
-                .with_header("Upgrade", "websocket")
-                .with_header("Connection", "Upgrade")
-                .with_header("Sec-WebSocket-Version", "13");
-            let _ = response.write(&mut write);
+            let _ = HttpResponse::upgrade_required().write(&mut write);
             Err(WsError::NotWebSocket(Box::new(request)))
         }
         Err(e) => Err(answer(e, &mut write)),

@@ -16,14 +16,14 @@ use std::vec::Vec;
 const KEEP: usize = 4;
 
 /// Output buffers larger than this are freed instead of kept (after a large message).
-#[cfg(feature = "tokio")]
+#[cfg(any(feature = "tokio", feature = "futures-io"))]
 const KEEP_OUTPUT_CAPACITY: usize = 64 * 1024;
 
 std::thread_local! {
     /// Read buffers: `len()` is the buffer's size (their bytes are not cleared).
     static READ: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
     /// Output buffers: empty, with capacity.
-    #[cfg(feature = "tokio")]
+    #[cfg(any(feature = "tokio", feature = "futures-io"))]
     static OUTPUT: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -49,13 +49,13 @@ pub(crate) fn give_read_buffer(buf: Vec<u8>) {
 }
 
 /// An empty output buffer, with the capacity it had when it was given back.
-#[cfg(feature = "tokio")]
+#[cfg(any(feature = "tokio", feature = "futures-io"))]
 pub(crate) fn output_buffer() -> Vec<u8> {
     OUTPUT.with_borrow_mut(Vec::pop).unwrap_or_default()
 }
 
 /// Gives back an output buffer (its contents are dropped).
-#[cfg(feature = "tokio")]
+#[cfg(any(feature = "tokio", feature = "futures-io"))]
 pub(crate) fn give_output_buffer(mut buf: Vec<u8>) {
     if buf.capacity() == 0 {
         return;

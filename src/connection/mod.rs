@@ -1,7 +1,9 @@
 //! The connection state machine: bytes and commands in, events and bytes out.
 
-#[cfg(feature = "deflate")]
-mod inflate;
+#[cfg(feature = "alloc")]
+mod decode;
+#[cfg(feature = "alloc")]
+mod extension_slot;
 mod recv;
 mod send;
 mod state;
@@ -22,11 +24,12 @@ use crate::{CloseCode, Config, ControlPayload, Error, KeySource, Role};
 ///    front and may lend one [`Event`](crate::Event); data is unmasked in place and borrowed
 ///    from the buffer. At end of input call [`receive_eof`](Self::receive_eof).
 ///
-///    A connection with permessage-deflate in force ([`needs_scratch`](Self::needs_scratch),
-///    known once it is built) writes inflated data into a buffer of the caller's: give it
-///    input with [`receive_into`](Self::receive_into) and a non-empty scratch buffer instead
-///    (`receive` refuses, nothing consumed). `receive_into` takes input on every connection,
-///    so code that may run with deflate calls only it.
+///    A connection with an extension that transforms payloads in force (permessage-deflate or
+///    one added with [`with_extension`](Self::with_extension);
+///    [`needs_scratch`](Self::needs_scratch), known once it is built) writes decoded data into
+///    a buffer of the caller's: give it input with [`receive_into`](Self::receive_into) and a
+///    non-empty scratch buffer instead (`receive` refuses, nothing consumed). `receive_into`
+///    takes input on every connection, so code that may run with an extension calls only it.
 /// 2. **Commands.** [`send_text`](Self::send_text), [`send_binary`](Self::send_binary),
 ///    [`send_fragment`](Self::send_fragment), [`ping`](Self::ping), [`pong`](Self::pong) and
 ///    [`close`](Self::close) write frames into the caller's [`OutBuf`](crate::OutBuf) (a `Vec<u8>` or a
@@ -49,7 +52,7 @@ use crate::{CloseCode, Config, ControlPayload, Error, KeySource, Role};
 /// let received = server.receive(&mut wire).unwrap();
 /// assert_eq!(received.consumed, len);
 /// match received.event {
-///     Some(Event::Data { kind: MessageKind::Text, data, first: true, last: true }) => {
+///     Some(Event::Data { kind: MessageKind::Text, data, first: true, last: true, .. }) => {
 ///         assert_eq!(data, b"hello")
 ///     }
 ///     other => panic!("{other:?}"),
@@ -62,8 +65,12 @@ pub struct Connection {
     /// Client masking keys (boxed with `alloc`: a server, which never masks, holds a pointer
     /// instead of the key pool).
     keys: Option<Keys>,
-    /// Reserved bits owned by negotiated extensions.
+    /// Reserved bits owned by negotiated extensions: received frames may carry them.
     rsv_allowed: u8,
+    /// The reserved bits of the extension in force that transforms payloads (0 when none):
+    /// a received message whose first frame sets some of them is decoded by it.
+    #[cfg(feature = "alloc")]
+    ext_bits: u8,
     close: state::CloseState,
     recv: recv::RecvState,
     send: send::SendState,
@@ -74,9 +81,10 @@ pub struct Connection {
     /// A keepalive Ping (empty) due to be written.
     pending_ping: bool,
     timers: timer::Timers,
-    /// permessage-deflate codecs, when negotiated (boxed: a few hundred KiB of zlib state).
-    #[cfg(feature = "deflate")]
-    deflate: Option<alloc::boxed::Box<DeflateCodec>>,
+    /// The extension that transforms payloads (permessage-deflate or one added with
+    /// `with_extension`), when one is in force.
+    #[cfg(feature = "alloc")]
+    extension: Option<alloc::boxed::Box<extension_slot::ExtensionSlot>>,
 }
 
 /// Where a client's masking keys live.
@@ -84,15 +92,6 @@ pub struct Connection {
 type Keys = alloc::boxed::Box<KeySource>;
 #[cfg(not(feature = "alloc"))]
 type Keys = KeySource;
-
-/// The compressor for what we send and the decompressor for what we receive.
-#[cfg(feature = "deflate")]
-#[derive(Debug)]
-struct DeflateCodec {
-    deflater: crate::deflate::Deflater,
-    inflater: crate::deflate::Inflater,
-    agreed: crate::deflate::PerMessageDeflate,
-}
 
 impl Connection {
     /// A connection in the open state: the one constructor. Chained methods set what the
@@ -117,6 +116,8 @@ impl Connection {
             config,
             keys,
             rsv_allowed: 0,
+            #[cfg(feature = "alloc")]
+            ext_bits: 0,
             close: state::CloseState::default(),
             recv: recv::RecvState::default(),
             send: send::SendState::default(),
@@ -124,8 +125,8 @@ impl Connection {
             pending_close: None,
             pending_ping: false,
             timers: timer::Timers::default(),
-            #[cfg(feature = "deflate")]
-            deflate: None,
+            #[cfg(feature = "alloc")]
+            extension: None,
         }
     }
 
@@ -150,47 +151,104 @@ impl Connection {
     /// [`needs_scratch`](Self::needs_scratch) becomes true: receive with
     /// [`receive_into`](Self::receive_into)), and lets received first frames carry RSV1.
     /// [`with_negotiated`](Self::with_negotiated) calls it; call it directly for a stream
-    /// negotiated elsewhere.
+    /// negotiated elsewhere. It runs as the connection's [`Extension`](crate::Extension),
+    /// replacing an earlier permessage-deflate agreement.
+    ///
+    /// # Panics
+    /// If an extension added with [`with_extension`](Self::with_extension) is in force (a
+    /// connection runs one extension that transforms payloads). Call `with_negotiated` or
+    /// `with_deflate` first: `with_extension` then reports the clash as
+    /// [`Misuse::ExtensionConflict`](crate::Misuse::ExtensionConflict).
     #[cfg(feature = "deflate")]
     #[must_use]
     pub fn with_deflate(mut self, agreed: crate::deflate::PerMessageDeflate) -> Self {
-        let p = agreed.params;
-        let (our_bits, our_reset, peer_bits, peer_reset) = match self.role {
-            Role::Server => (
-                p.server_max_window_bits,
-                p.server_no_context_takeover,
-                p.client_max_window_bits,
-                p.client_no_context_takeover,
-            ),
-            Role::Client => (
-                p.client_max_window_bits,
-                p.client_no_context_takeover,
-                p.server_max_window_bits,
-                p.server_no_context_takeover,
-            ),
-        };
-        self.deflate = Some(alloc::boxed::Box::new(DeflateCodec {
-            deflater: crate::deflate::Deflater::new(agreed.level, our_bits, our_reset, agreed.min_size),
-            inflater: crate::deflate::Inflater::new(peer_bits, peer_reset),
-            agreed,
-        }));
-        self.rsv_allowed |= crate::frame::RSV1;
-        self
+        assert!(
+            self.extension.as_ref().is_none_or(|slot| slot.deflate().is_some()),
+            "with_deflate on a connection that runs another extension"
+        );
+        let codec = crate::deflate::DeflateExtension::new(self.role, &agreed);
+        self.extension = None;
+        self.ext_bits = 0;
+        self.install(extension_slot::Running::Deflate(codec, agreed))
     }
 
     /// The permessage-deflate agreement in force, if any.
     #[cfg(feature = "deflate")]
     #[must_use]
     pub fn deflate(&self) -> Option<&crate::deflate::PerMessageDeflate> {
-        self.deflate.as_ref().map(|d| &d.agreed)
+        self.extension.as_ref().and_then(|slot| slot.deflate())
+    }
+
+    /// Runs `extension`, a negotiated extension that transforms payloads (feature `alloc`; see
+    /// [`Extension`](crate::Extension)): received messages whose first frame carries its
+    /// reserved bits are decoded by it into the caller's scratch buffer (so
+    /// [`needs_scratch`](Self::needs_scratch) becomes true: receive with
+    /// [`receive_into`](Self::receive_into)), and whole messages sent with
+    /// [`send`](Self::send), [`send_text`](Self::send_text) and
+    /// [`send_binary`](Self::send_binary) are encoded by it.
+    ///
+    /// A connection runs one such extension. Build the connection from the handshake first
+    /// (`Connection::new(negotiated.role, config).with_negotiated(&negotiated)`), then add the
+    /// extension built from what [`Negotiated::extensions`](crate::handshake::Negotiated::extensions)
+    /// says was agreed.
+    ///
+    /// ```
+    /// # use wsproto::{Config, Connection, Decoded, Error, Extension, MessageKind, Misuse, Role};
+    /// # #[derive(Debug)]
+    /// # struct Toy;
+    /// # impl Extension for Toy {
+    /// #     fn reserved_bits(&self) -> u8 { wsproto::frame::RSV2 }
+    /// #     fn start_decoding(&mut self, _: MessageKind, _: u8) -> Result<(), Error> { Ok(()) }
+    /// #     fn decode(&mut self, i: &[u8], o: &mut [u8]) -> Decoded {
+    /// #         let n = i.len().min(o.len()); o[..n].copy_from_slice(&i[..n]); Decoded::new(n, n)
+    /// #     }
+    /// #     fn finish_decoding(&mut self, _: &mut [u8]) -> Decoded { Decoded::complete(0) }
+    /// #     fn encoded_len_bound(&self, _: MessageKind, _: usize) -> Option<usize> { None }
+    /// #     fn encode(&mut self, _: MessageKind, d: &[u8], o: &mut Vec<u8>) -> Result<u8, Error> {
+    /// #         o.extend_from_slice(d); Ok(wsproto::frame::RSV2)
+    /// #     }
+    /// # }
+    /// let server = Connection::new(Role::Server, Config::new()).with_extension(Box::new(Toy))?;
+    /// assert!(server.needs_scratch());
+    /// // A second extension is refused.
+    /// let again = server.with_extension(Box::new(Toy));
+    /// assert_eq!(again.err(), Some(Error::Misuse(Misuse::ExtensionConflict)));
+    /// # Ok::<(), Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Misuse::ExtensionConflict`](crate::Misuse::ExtensionConflict) when the connection
+    /// already runs an extension that transforms payloads (permessage-deflate or another),
+    /// when the extension claims a reserved bit that received frames may already carry for
+    /// another extension ([`Negotiated::reserved_bits`](crate::handshake::Negotiated::reserved_bits)),
+    /// or when it claims none of RSV1, RSV2 and RSV3 (or anything else).
+    #[cfg(feature = "alloc")]
+    pub fn with_extension(self, extension: alloc::boxed::Box<dyn crate::Extension>) -> Result<Self, Error> {
+        let bits = extension.reserved_bits();
+        if self.extension.is_some() || bits == 0 || bits & !0b111 != 0 || bits & self.rsv_allowed != 0 {
+            return Err(crate::Misuse::ExtensionConflict.into());
+        }
+        Ok(self.install(extension_slot::Running::Other(extension)))
+    }
+
+    /// Puts `running` in the empty slot and lets received frames carry its bits.
+    #[cfg(feature = "alloc")]
+    fn install(mut self, running: extension_slot::Running) -> Self {
+        let slot = extension_slot::ExtensionSlot::new(running);
+        let bits = slot.reserved_bits() & 0b111;
+        self.extension = Some(alloc::boxed::Box::new(slot));
+        self.ext_bits = bits;
+        self.rsv_allowed |= bits;
+        self
     }
 
     /// Whether received data must be written into a scratch buffer of the caller's, so that
     /// input has to go through [`receive_into`](Self::receive_into) with a non-empty `scratch`:
     /// true exactly when an extension that transforms payloads is in force (permessage-deflate,
     /// turned on by [`with_negotiated`](Self::with_negotiated) or
-    /// [`with_deflate`](Self::with_deflate)). Only those builder methods change it (receiving
-    /// and sending never do), so check it once, after building the connection.
+    /// [`with_deflate`](Self::with_deflate), or one added with
+    /// [`with_extension`](Self::with_extension)). Only those builder methods change it
+    /// (receiving and sending never do), so check it once, after building the connection.
     ///
     /// When it is false, [`receive`](Self::receive) takes every input; when it is true,
     /// [`receive`](Self::receive) and an empty `scratch` are refused with
@@ -207,17 +265,21 @@ impl Connection {
     #[inline]
     #[must_use]
     pub fn needs_scratch(&self) -> bool {
-        #[cfg(feature = "deflate")]
-        return self.deflate.is_some();
-        #[cfg(not(feature = "deflate"))]
+        #[cfg(feature = "alloc")]
+        return self.ext_bits != 0;
+        #[cfg(not(feature = "alloc"))]
         false
     }
 
     /// Lets received frames carry the reserved bits in `rsv` (an extension negotiated in the
-    /// handshake owns them).
-    #[allow(dead_code)]
+    /// handshake owns them), besides those of the extension in force.
+    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
     pub(crate) fn allow_reserved_bits(&mut self, rsv: u8) {
-        self.rsv_allowed = rsv & 0b111;
+        #[cfg(feature = "alloc")]
+        let running = self.ext_bits;
+        #[cfg(not(feature = "alloc"))]
+        let running = 0;
+        self.rsv_allowed = (rsv & 0b111) | running;
     }
 
     /// Our role.
@@ -245,14 +307,15 @@ impl Connection {
     }
 
     /// Whether received data may still be waiting to be handed out without any new input:
-    /// inflated bytes of a compressed message that did not fit in the last scratch buffer
-    /// (only when [`needs_scratch`](Self::needs_scratch)). Keep calling
-    /// [`receive_into`](Self::receive_into) (with empty input if need be) while this is true.
+    /// decoded bytes of a transformed message (inflated, with permessage-deflate) that did
+    /// not fit in the last scratch buffer (only when [`needs_scratch`](Self::needs_scratch)).
+    /// Keep calling [`receive_into`](Self::receive_into) (with empty input if need be) while
+    /// this is true.
     #[must_use]
     pub fn has_pending_data(&self) -> bool {
-        #[cfg(feature = "deflate")]
+        #[cfg(feature = "alloc")]
         return (self.recv.draining || self.recv.held) && self.close.failed.is_none();
-        #[cfg(not(feature = "deflate"))]
+        #[cfg(not(feature = "alloc"))]
         false
     }
 

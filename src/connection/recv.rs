@@ -1,7 +1,7 @@
 //! The receive path: frame headers, unmasking in place, validation, control frames.
 
 use super::Connection;
-use crate::frame::{FrameHeader, HeaderStatus, MAX_HEADER_LEN, OpCode, RSV1, decode_header};
+use crate::frame::{FrameHeader, HeaderStatus, MAX_HEADER_LEN, OpCode, decode_header};
 use crate::mask::apply_mask;
 use crate::utf8::Utf8Validator;
 use crate::{CloseFrame, ControlPayload, Error, Event, Limit, MessageKind, ProtocolViolation, Received, Role};
@@ -15,11 +15,11 @@ pub(super) struct RecvState {
     pub(super) message: Option<Message>,
     utf8: Utf8Validator,
     control: ControlPayload,
-    /// The last frame of a compressed message has been read; its inflated end is still due.
-    #[cfg(feature = "deflate")]
+    /// The last frame of a transformed message has been read; its decoded end is still due.
+    #[cfg(feature = "alloc")]
     pub(super) draining: bool,
-    /// The last inflate step filled the scratch buffer: output may wait inside the inflater.
-    #[cfg(feature = "deflate")]
+    /// The last decode step filled the scratch buffer: output may wait inside the extension.
+    #[cfg(feature = "alloc")]
     pub(super) held: bool,
 }
 
@@ -38,16 +38,13 @@ pub(super) struct Message {
     kind: MessageKind,
     /// Payload bytes announced by the frame headers so far.
     pub(super) announced: u64,
-    /// Payload bytes handed out so far (inflated bytes for a compressed message).
+    /// Payload bytes handed out so far (decoded bytes for a transformed message).
     pub(super) delivered: u64,
     fragments: u32,
     started: bool,
-    /// The message is compressed (RSV1 on its first frame, permessage-deflate in force).
-    #[cfg_attr(not(feature = "deflate"), allow(dead_code))]
-    pub(super) compressed: bool,
-    /// Bytes of the deflate trailer fed to the inflater after the last frame.
-    #[cfg(feature = "deflate")]
-    pub(super) trailer: u8,
+    /// The message is decoded by the extension in force (its bits on the first frame).
+    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
+    pub(super) transformed: bool,
 }
 
 /// What one step of the receive loop found; data is described by indices so that the borrow of
@@ -63,15 +60,14 @@ pub(super) enum Step {
 pub(super) enum Source {
     /// In the input, unmasked in place.
     Input,
-    /// In the caller's scratch buffer (inflated).
-    #[cfg_attr(not(feature = "deflate"), allow(dead_code))]
+    /// In the caller's scratch buffer (decoded by an extension).
+    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
     Scratch,
 }
 
 impl Connection {
     /// The payload of the last control frame received, until the next one starts: lets an
     /// adapter that keeps a found event across an await remember only its kind.
-    #[cfg(feature = "std")]
     pub(crate) fn last_control_payload(&self) -> ControlPayload {
         self.recv.control
     }
@@ -109,8 +105,9 @@ impl Connection {
     /// Once a Close frame has been received, later input is consumed and ignored.
     ///
     /// This is for connections that do not [`need scratch`](Self::needs_scratch) space, which
-    /// is every connection without permessage-deflate; the others take input through
-    /// [`receive_into`](Self::receive_into).
+    /// is every connection without an extension that transforms payloads (permessage-deflate,
+    /// or one added with [`with_extension`](Self::with_extension)); the others take input
+    /// through [`receive_into`](Self::receive_into).
     ///
     /// # Errors
     /// A fatal [`Error`] when the peer breaks the protocol or a limit. The Close frame that
@@ -121,16 +118,18 @@ impl Connection {
     /// failed.
     #[inline]
     pub fn receive<'b>(&mut self, input: &'b mut [u8]) -> Result<Received<'b>, Error> {
-        if self.needs_scratch() && self.close.failed.is_none() {
-            return Err(crate::Misuse::ScratchRequired.into());
+        if let Some((consumed, start, kind)) = self.whole_frame(input, true) {
+            return self.whole_received(input, consumed, start, kind);
         }
-        self.receive_into(input, &mut [])
+        // Refuses with `ScratchRequired` when the connection needs scratch.
+        self.receive_general(input, &mut [], true)
     }
 
     /// [`receive`](Self::receive) for every connection, including those that
-    /// [`need scratch`](Self::needs_scratch) space (permessage-deflate in force): inflated data
-    /// is written into `scratch` and lent from there, at most `scratch.len()` bytes per event,
-    /// so memory stays bounded whatever the compression ratio. Uncompressed data is still lent
+    /// [`need scratch`](Self::needs_scratch) space (an extension that transforms payloads in
+    /// force, such as permessage-deflate): decoded (inflated) data is written into `scratch`
+    /// and lent from there, at most `scratch.len()` bytes per event, so memory stays bounded
+    /// whatever the compression ratio. Messages the extension did not transform are still lent
     /// from `input`, unmasked in place. A scratch buffer of 16 to 64 KiB suits most uses;
     /// `scratch` is not used, and may be empty, when `needs_scratch()` is false.
     ///
@@ -140,24 +139,56 @@ impl Connection {
     /// empty.
     #[inline]
     pub fn receive_into<'b>(&mut self, input: &'b mut [u8], scratch: &'b mut [u8]) -> Result<Received<'b>, Error> {
-        if let Some((consumed, start, kind)) = self.whole_frame(input) {
-            let data = &input[start..consumed];
-            return Ok(Received { consumed, event: Some(Event::Data { kind, data, first: true, last: true }) });
+        if let Some((consumed, start, kind)) = self.whole_frame(input, scratch.is_empty()) {
+            return self.whole_received(input, consumed, start, kind);
         }
-        self.receive_general(input, scratch)
+        self.receive_general(input, scratch, true)
+    }
+
+    /// The event for a whole frame that [`whole_frame`](Self::whole_frame) found: its text is
+    /// checked here, in one call, and lent as the `&str` that call returned.
+    #[inline]
+    fn whole_received<'b>(
+        &mut self,
+        input: &'b [u8],
+        consumed: usize,
+        start: usize,
+        kind: MessageKind,
+    ) -> Result<Received<'b>, Error> {
+        let data = &input[start..consumed];
+        let text = self.whole_text(kind, data)?;
+        Ok(Received { consumed, event: Some(Event::Data { kind, data, first: true, last: true, text }) })
+    }
+
+    /// Checks a message that came whole in one piece (text only), once, and fails the
+    /// connection with 1007 when it is not UTF-8. [`check_piece`](Self::check_piece) leaves
+    /// such a piece to this, so that it is checked by one call that also yields the `&str`.
+    #[inline]
+    fn whole_text<'b>(&mut self, kind: MessageKind, data: &'b [u8]) -> Result<Option<&'b str>, Error> {
+        if kind == MessageKind::Binary {
+            return Ok(None);
+        }
+        match crate::utf8::check_whole(data) {
+            Ok(text) => Ok(Some(text)),
+            Err(offset) => Err(self.fail(Error::InvalidUtf8 { offset })),
+        }
     }
 
     /// The fast path: nothing in progress and a whole unfragmented data frame at the front of
-    /// `input`, which breaks no rule. Unmasks and validates it and returns (consumed, payload
-    /// start, kind); anything else (including every violation) is left to the general path.
+    /// `input`, which breaks no rule. Unmasks it and returns (consumed, payload start, kind);
+    /// anything else (including every violation) is left to the general path. Its text is
+    /// checked by the caller ([`whole_text`](Self::whole_text)): the frame is the whole message.
+    /// Its reserved bits are clear, so no extension transformed it: with an extension in force
+    /// too, its payload is lent from `input`, unless the call came without the scratch buffer
+    /// such a connection needs (refused by the general path, nothing consumed).
     #[inline]
-    fn whole_frame(&mut self, input: &mut [u8]) -> Option<(usize, usize, MessageKind)> {
+    fn whole_frame(&mut self, input: &mut [u8], no_scratch: bool) -> Option<(usize, usize, MessageKind)> {
         if self.close.failed.is_some()
             || self.close.received
             || self.recv.frame.is_some()
             || self.recv.message.is_some()
             || self.recv.header_len != 0
-            || self.needs_scratch()
+            || (no_scratch && self.needs_scratch())
         {
             return None;
         }
@@ -191,32 +222,33 @@ impl Connection {
         {
             return None;
         }
-        let payload = &mut input[head..end];
         if let Some(key) = key {
-            apply_mask(payload, key, 0);
-        }
-        if kind == MessageKind::Text && simdutf8::basic::from_utf8(payload).is_err() {
-            // Put the bytes back as they came: the general path finds the exact error offset.
-            if let Some(key) = key {
-                apply_mask(payload, key, 0);
-            }
-            return None;
+            apply_mask(&mut input[head..end], key, 0);
         }
         self.note_activity();
         self.note_data();
         Some((end, head, kind))
     }
 
+    /// Everything but the fast path. `check_text`: check a text message that comes whole in
+    /// one piece here (otherwise the caller checks it, see
+    /// [`receive_unchecked`](Self::receive_unchecked)).
     #[inline(never)]
-    fn receive_general<'b>(&mut self, input: &'b mut [u8], scratch: &'b mut [u8]) -> Result<Received<'b>, Error> {
+    fn receive_general<'b>(
+        &mut self,
+        input: &'b mut [u8],
+        scratch: &'b mut [u8],
+        check_text: bool,
+    ) -> Result<Received<'b>, Error> {
         if let Some(e) = self.close.failed {
             return Err(e);
         }
-        if self.close.received {
-            return Ok(Received { consumed: input.len(), event: None });
-        }
+        // The caller's mistake comes before anything else, even once a Close was received.
         if scratch.is_empty() && self.needs_scratch() {
             return Err(crate::Misuse::ScratchRequired.into());
+        }
+        if self.close.received {
+            return Ok(Received { consumed: input.len(), event: None });
         }
         if !input.is_empty() {
             self.note_activity();
@@ -229,7 +261,8 @@ impl Connection {
                     Source::Input => &input[start..end],
                     Source::Scratch => &scratch[start..end],
                 };
-                Ok(Received { consumed, event: Some(Event::Data { kind, data, first, last }) })
+                let text = if first && last && check_text { self.whole_text(kind, data)? } else { None };
+                Ok(Received { consumed, event: Some(Event::Data { kind, data, first, last, text }) })
             }
             Err(e) => Err(self.fail(e)),
         }
@@ -256,18 +289,18 @@ impl Connection {
         Err(self.fail(Error::UnexpectedEof))
     }
 
-    #[cfg_attr(not(feature = "deflate"), allow(unused_variables))]
+    #[cfg_attr(not(feature = "alloc"), allow(unused_variables))]
     fn step(&mut self, input: &mut [u8], scratch: &mut [u8]) -> Result<Step, Error> {
         let mut pos = 0;
         loop {
-            #[cfg(feature = "deflate")]
+            #[cfg(feature = "alloc")]
             if self.recv.draining {
-                return self.step_compressed(input, pos, scratch).map(|(_, step)| step.unwrap_or(Step::NeedMore));
+                return self.step_transformed(input, pos, scratch).map(|(_, step)| step.unwrap_or(Step::NeedMore));
             }
-            #[cfg(feature = "deflate")]
+            #[cfg(feature = "alloc")]
             if self.recv.held {
-                // Inflated output left from the last call comes before anything read later.
-                let (next, step) = self.step_compressed(input, pos, scratch)?;
+                // Decoded output left from the last call comes before anything read later.
+                let (next, step) = self.step_transformed(input, pos, scratch)?;
                 pos = next;
                 match step {
                     Some(step) => return Ok(step),
@@ -283,9 +316,9 @@ impl Connection {
             }
             let Some(frame) = self.recv.frame.as_mut() else { unreachable!("a frame was started above") };
 
-            #[cfg(feature = "deflate")]
-            if !frame.opcode.is_control() && self.recv.message.is_some_and(|m| m.compressed) {
-                let (next, step) = self.step_compressed(input, pos, scratch)?;
+            #[cfg(feature = "alloc")]
+            if !frame.opcode.is_control() && self.recv.message.is_some_and(|m| m.transformed) {
+                let (next, step) = self.step_transformed(input, pos, scratch)?;
                 pos = next;
                 match step {
                     Some(step) => return Ok(step),
@@ -335,10 +368,13 @@ impl Connection {
     }
 
     /// Checks a piece of message data before it is handed out (UTF-8 for text, failing at the
-    /// first bad byte) and counts it.
+    /// first bad byte) and counts it. A piece that is a whole message (the first and the last)
+    /// is left to [`whole_text`](Self::whole_text), which checks it with the one call that
+    /// also yields its `&str`; nothing else happens in between.
     pub(super) fn check_piece(&mut self, data: &[u8], last: bool) -> Result<(), Error> {
         let Some(msg) = self.recv.message.as_mut() else { unreachable!("data belongs to a message") };
-        if msg.kind == MessageKind::Text {
+        let whole = last && !msg.started;
+        if msg.kind == MessageKind::Text && !whole {
             // Offsets count from the start of the message, and a bad sequence begins where
             // its first byte is, even when that byte came in an earlier piece.
             let carried = self.recv.utf8.pending_len() as u64;
@@ -415,15 +451,19 @@ impl Connection {
         if h.rsv & !self.rsv_allowed != 0 || (h.rsv != 0 && h.opcode.is_control()) {
             return Err(ProtocolViolation::ReservedBits.into());
         }
-        let compressing = self.needs_scratch();
+        // The bits of the extension that transforms payloads, if one is in force.
+        #[cfg(feature = "alloc")]
+        let ext_bits = self.ext_bits;
+        #[cfg(not(feature = "alloc"))]
+        let ext_bits = 0;
         let cfg = &self.config;
         match h.opcode {
             OpCode::Continuation => {
                 let Some(msg) = self.recv.message.as_mut() else {
                     return Err(ProtocolViolation::UnexpectedContinuation.into());
                 };
-                if compressing && h.rsv & RSV1 != 0 {
-                    // permessage-deflate marks only a message's first frame.
+                if h.rsv & ext_bits != 0 {
+                    // An extension that transforms payloads marks only a message's first frame.
                     return Err(ProtocolViolation::ReservedBits.into());
                 }
                 if h.payload_len > cfg.max_frame_payload {
@@ -449,15 +489,18 @@ impl Connection {
                     return Err(Error::LimitExceeded(Limit::MessageSize));
                 }
                 let kind = if h.opcode == OpCode::Text { MessageKind::Text } else { MessageKind::Binary };
+                let transformed = h.rsv & ext_bits != 0;
+                #[cfg(feature = "alloc")]
+                if transformed {
+                    self.start_transformed(kind, h.rsv & ext_bits)?;
+                }
                 self.recv.message = Some(Message {
                     kind,
                     announced: h.payload_len,
                     delivered: 0,
                     fragments: 1,
                     started: false,
-                    compressed: compressing && h.rsv & RSV1 != 0,
-                    #[cfg(feature = "deflate")]
-                    trailer: 0,
+                    transformed,
                 });
             }
             OpCode::Close | OpCode::Ping | OpCode::Pong => self.recv.control = ControlPayload::EMPTY,
@@ -487,5 +530,52 @@ impl Connection {
                 Event::Close(frame)
             }
         })
+    }
+}
+
+/// What a receive buffer ([`ReceiveBuffer`](crate::ReceiveBuffer),
+/// [`SliceReceiveBuffer`](crate::SliceReceiveBuffer)) needs beyond the public calls: it checks
+/// the text of a message that comes whole in one piece itself, when it lends the message, so
+/// that the check that yields the `&str` is the only one.
+impl Connection {
+    /// The fast path alone: a whole unfragmented data frame at the front of `input`, unmasked
+    /// in place; returns (consumed, payload start, kind). Its text is *not* checked: the caller
+    /// checks it before it feeds the connection again, and reports a failure with
+    /// [`fail_invalid_text`](Self::fail_invalid_text).
+    #[inline]
+    pub(crate) fn take_whole_frame(&mut self, input: &mut [u8]) -> Option<(usize, usize, MessageKind)> {
+        self.whole_frame(input, false)
+    }
+
+    /// [`receive_into`](Self::receive_into) without its fast path, leaving the check of a text
+    /// message that comes whole in one piece to the caller, as
+    /// [`take_whole_frame`](Self::take_whole_frame) does (its event's `text` is `None`). Pieces
+    /// of longer messages are checked here as they arrive (1007 at the first bad byte).
+    pub(crate) fn receive_unchecked<'b>(
+        &mut self,
+        input: &'b mut [u8],
+        scratch: &'b mut [u8],
+    ) -> Result<Received<'b>, Error> {
+        self.receive_general(input, scratch, false)
+    }
+
+    /// A text message lent unchecked is not UTF-8 at `offset`: fails the connection (1007).
+    pub(crate) fn fail_invalid_text(&mut self, offset: u64) -> Error {
+        self.fail(Error::InvalidUtf8 { offset })
+    }
+
+    /// The caller's fixed buffer cannot hold the message in progress: fails the connection as
+    /// a message over the size limit (1009).
+    pub(crate) fn fail_message_too_big(&mut self) -> Error {
+        self.fail(Error::LimitExceeded(Limit::MessageSize))
+    }
+
+    /// Payload bytes of the data frame in progress that have not arrived yet (0 between
+    /// frames), so that a buffer can make room for them at once.
+    pub(crate) fn frame_remaining(&self) -> u64 {
+        match self.recv.frame {
+            Some(frame) if !frame.opcode.is_control() => frame.remaining,
+            _ => 0,
+        }
     }
 }

@@ -380,9 +380,9 @@ impl Connection {
         // A message compressed on its own fits a server that starts every message afresh
         // (our context would miss it otherwise), with the window it agreed to.
         #[cfg(feature = "deflate")]
-        if let Some(codec) = self.deflate.as_ref() {
-            let params = codec.agreed.params;
-            if params.server_no_context_takeover && codec.deflater.wants(msg.len()) {
+        if let Some(agreed) = self.deflate() {
+            let params = agreed.params;
+            if params.server_no_context_takeover && msg.len() >= agreed.min_size {
                 if let Some(frames) = msg.compressed_frames(params.server_max_window_bits) {
                     return Ok(frames);
                 }
@@ -417,9 +417,11 @@ impl Connection {
         mode: Mode,
     ) -> Result<(), Error> {
         let (opcode, utf8) = self.begin_data(kind, data, fin, mode)?;
-        #[cfg(feature = "deflate")]
-        if !mode.fragment && self.deflate.as_ref().is_some_and(|d| d.deflater.wants(data.len())) {
-            return self.send_compressed(opcode, kind, data, out, utf8);
+        #[cfg(feature = "alloc")]
+        if !mode.fragment && self.ext_bits != 0 {
+            if let Some(bound) = self.encoded_len_bound(kind, data.len()) {
+                return self.send_encoded(opcode, kind, data, bound, out);
+            }
         }
         let need = self.pending_len() + self.data_len(data.len());
         out.reserve(need)?;
@@ -446,42 +448,61 @@ impl Connection {
         }
     }
 
-    /// Compresses a whole message (permessage-deflate) and writes it with RSV1 on its first
-    /// frame. Compressing moves the compression context forward and cannot be undone, so the
-    /// buffer is first asked whether it could take the largest possible compressed size
-    /// ([`OutBuf::check_space`], which allocates nothing for a `Vec`); only the compressed
+    /// Whether the extension in force encodes a whole message of `len` bytes, and into how
+    /// many bytes at most.
+    #[cfg(feature = "alloc")]
+    #[inline(never)]
+    fn encoded_len_bound(&self, kind: MessageKind, len: usize) -> Option<usize> {
+        self.extension.as_ref().and_then(|slot| slot.encoded_len_bound(kind, len))
+    }
+
+    /// Encodes a whole message with the extension in force (permessage-deflate compresses it)
+    /// and writes it with the extension's reserved bits on its first frame. Encoding may move
+    /// the extension's state forward for good (a compression context), so the buffer is first
+    /// asked whether it could take frames of `bound` payload bytes, the most the extension
+    /// writes ([`OutBuf::check_space`], which allocates nothing for a `Vec`); only the encoded
     /// frames' real size is reserved, once they are known.
-    #[cfg(feature = "deflate")]
-    fn send_compressed(
+    #[cfg(feature = "alloc")]
+    #[inline(never)]
+    fn send_encoded(
         &mut self,
         opcode: OpCode,
         kind: MessageKind,
         data: &[u8],
+        bound: usize,
         out: &mut impl OutBuf,
-        utf8: Utf8Validator,
     ) -> Result<(), Error> {
-        // zlib's bound for stored blocks, plus the sync flush.
-        let bound = data.len() + (data.len() >> 12) + (data.len() >> 14) + 64;
         out.check_space(self.pending_len() + self.data_len(bound))?;
-        let Some(codec) = self.deflate.as_mut() else { unreachable!("checked by the caller") };
-        let compressed = codec.deflater.compress(data);
-        let need = self.pending_len() + self.data_len(compressed.len());
-        if let Err(full) = out.reserve(need) {
-            // Only an `OutBuf` that breaks `check_space`'s promise gets here. The peer never
-            // sees this message, so the context that now holds it is dropped: later messages
-            // refer to nothing the peer lacks.
-            if let Some(codec) = self.deflate.as_mut() {
-                codec.deflater.restore(compressed);
-                codec.deflater.forget_context();
+        // Out of the connection while its frames are written (they take `&mut self`).
+        let Some(mut slot) = self.extension.take() else { unreachable!("checked by the caller") };
+        let mut encoded = core::mem::take(&mut slot.encoded);
+        encoded.clear();
+        let rsv = match slot.encode(kind, data, &mut encoded) {
+            Ok(rsv) => rsv & self.ext_bits,
+            Err(e) => {
+                slot.encoded = encoded;
+                self.extension = Some(slot);
+                return Err(if e.is_fatal() { self.fail(e) } else { e });
             }
-            return Err(full.into());
+        };
+        let need = self.pending_len() + self.data_len(encoded.len());
+        let result = out.reserve(need);
+        if result.is_ok() {
+            self.write_pending(out);
+            self.write_data_frames(out, opcode, true, rsv, &encoded);
+        } else {
+            // Only an `OutBuf` that breaks `check_space`'s promise (or an extension that
+            // writes more than its bound) gets here. The peer never sees this message.
+            slot.discard_encoded();
         }
-        self.write_pending(out);
-        self.write_data_frames(out, opcode, true, crate::frame::RSV1, &compressed);
-        if let Some(codec) = self.deflate.as_mut() {
-            codec.deflater.restore(compressed);
-        }
-        self.end_data(kind, true, utf8);
+        let used = encoded.len();
+        encoded.clear();
+        crate::buf::release_excess(&mut encoded, used, crate::buf::RETAIN_CAPACITY);
+        slot.encoded = encoded;
+        self.extension = Some(slot);
+        result?;
+        // A whole message: the outgoing UTF-8 state starts afresh.
+        self.end_data(kind, true, Utf8Validator::new());
         Ok(())
     }
 

@@ -10,7 +10,7 @@ use super::pool;
 /// and put back before inflating (RFC 7692 §7.2.1, §7.2.2).
 pub(crate) const TRAILER: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
-/// Compresses outgoing messages into a reusable buffer.
+/// Compresses outgoing messages into the caller's buffer (the connection reuses one).
 ///
 /// The zlib context is created when the first message is compressed. When it is reset after
 /// each message, it lives in the thread's pool between messages (see [`pool`]).
@@ -21,7 +21,6 @@ pub(crate) struct Deflater {
     bits: u8,
     reset_each_message: bool,
     min_size: usize,
-    out: Vec<u8>,
 }
 
 impl core::fmt::Debug for Deflater {
@@ -34,7 +33,7 @@ impl Deflater {
     pub(crate) fn new(level: u32, window_bits: u8, reset_each_message: bool, min_size: usize) -> Self {
         // zlib cannot compress with a 256-byte window; negotiation never agrees to one.
         let bits = window_bits.clamp(9, 15);
-        Self { compress: None, level, bits, reset_each_message, min_size, out: Vec::new() }
+        Self { compress: None, level, bits, reset_each_message, min_size }
     }
 
     /// Whether a message of `len` bytes is worth compressing.
@@ -42,13 +41,11 @@ impl Deflater {
         len >= self.min_size
     }
 
-    /// Compresses a whole message; the result (without the trailer) is in the returned buffer,
-    /// which the caller gives back with [`restore`](Self::restore).
+    /// Compresses a whole message into `out` (empty), without the trailer.
     ///
     /// The buffer grows with what zlib really produces: a message that compresses well never
     /// takes memory in proportion to its uncompressed size.
-    pub(crate) fn compress(&mut self, data: &[u8]) -> Vec<u8> {
-        let mut out = core::mem::take(&mut self.out);
+    pub(crate) fn compress(&mut self, data: &[u8], out: &mut Vec<u8>) {
         out.clear();
         // A first guess, capped: a reused buffer usually has room already (no allocation).
         out.reserve(first_guess(data.len()));
@@ -60,7 +57,7 @@ impl Deflater {
         loop {
             let done = (compress.total_in() - start) as usize;
             // Compressing into a Vec's spare capacity cannot fail for valid parameters.
-            let _ = compress.compress_vec(&data[done..], &mut out, FlushCompress::Sync);
+            let _ = compress.compress_vec(&data[done..], out, FlushCompress::Sync);
             let consumed = (compress.total_in() - start) as usize;
             // A sync flush is complete once zlib stops with output space left over.
             if consumed == data.len() && out.len() < out.capacity() {
@@ -79,24 +76,19 @@ impl Deflater {
             // all. The peer's window holds the same bytes either way, and the sync flush left
             // zlib byte-aligned, so its context stays valid for the next message.
             out.clear();
-            write_stored(data, &mut out);
+            write_stored(data, out);
         }
         if self.reset_each_message {
             pool::give_compressor(self.level, self.bits, compress);
         } else {
             self.compress = Some(compress);
         }
-        out
     }
 
-    /// Gives back the buffer from [`compress`](Self::compress), for reuse. A buffer that grew
-    /// for an unusually large message gives that memory back (see
-    /// [`release_excess`](crate::buf::release_excess)).
-    pub(crate) fn restore(&mut self, mut out: Vec<u8>) {
-        let used = out.len();
-        out.clear();
-        crate::buf::release_excess(&mut out, used, crate::buf::RETAIN_CAPACITY);
-        self.out = out;
+    /// The most bytes [`compress`](Self::compress) writes for `len` input bytes: zlib's bound
+    /// for stored blocks, plus the sync flush.
+    pub(crate) const fn bound(len: usize) -> usize {
+        len + (len >> 12) + (len >> 14) + 64
     }
 
     /// Drops the compression context after a compressed message could not be sent after all:
@@ -105,12 +97,6 @@ impl Deflater {
         if let Some(compress) = &mut self.compress {
             compress.reset();
         }
-    }
-
-    /// The capacity of the reused output buffer (between messages).
-    #[cfg(test)]
-    pub(crate) fn buffer_capacity(&self) -> usize {
-        self.out.capacity()
     }
 }
 
@@ -231,7 +217,6 @@ mod tests {
     use alloc::vec;
 
     use super::*;
-    use crate::buf::RETAIN_CAPACITY;
 
     /// Inflates one compressed message (trailer removed) with a fresh context.
     fn inflate(compressed: &[u8], len: usize) -> Vec<u8> {
@@ -249,21 +234,21 @@ mod tests {
     fn a_compressible_message_takes_memory_for_its_compressed_size_only() {
         let data: Vec<u8> = b"{\"id\":1,\"name\":\"wsproto\"},".iter().copied().cycle().take(16 << 20).collect();
         let mut d = Deflater::new(6, 15, false, 0);
-        let out = d.compress(&data);
+        let mut out = Vec::new();
+        d.compress(&data, &mut out);
         let (len, cap) = (out.len(), out.capacity());
         assert!(len < 256 * 1024, "{len}");
+        assert!(len <= Deflater::bound(data.len()));
         // Grown with what zlib produced: not in proportion to the 16 MiB input.
         assert!(cap <= 2 * len + 64 * 1024, "{len} bytes in {cap}");
         assert_eq!(inflate(&out, data.len()), data);
-        d.restore(out);
-        assert!(d.buffer_capacity() <= cap);
     }
 
     #[test]
-    fn the_output_buffer_shrinks_after_a_large_incompressible_message() {
-        // Pseudo-random bytes do not compress: the output is as large as the input.
+    fn incompressible_data_stays_within_the_bound() {
+        // Pseudo-random bytes do not compress: stored blocks are sent instead.
         let mut x = 0x2545_f491_4f6c_dd1d_u64;
-        let noise: Vec<u8> = (0..4 << 20)
+        let noise: Vec<u8> = (0..1 << 20)
             .map(|_| {
                 x ^= x << 13;
                 x ^= x >> 7;
@@ -271,21 +256,11 @@ mod tests {
                 x as u8
             })
             .collect();
-        let mut d = Deflater::new(1, 15, false, 0);
-        let out = d.compress(&noise);
-        assert!(out.len() >= noise.len());
-        d.restore(out);
-        // Same-size traffic keeps the buffer.
-        assert!(d.buffer_capacity() >= noise.len());
-        let out = d.compress(&noise[..100]);
-        d.restore(out);
-        assert!(d.buffer_capacity() <= RETAIN_CAPACITY, "{}", d.buffer_capacity());
-        // Small messages then reuse it as it is.
-        let cap = d.buffer_capacity();
-        for _ in 0..100 {
-            let out = d.compress(b"hello hello hello hello");
-            d.restore(out);
-            assert_eq!(d.buffer_capacity(), cap);
+        let mut d = Deflater::new(1, 9, false, 0);
+        let mut out = Vec::new();
+        for len in [0, 1, 100, 65535, 65536, noise.len()] {
+            d.compress(&noise[..len], &mut out);
+            assert!(out.len() <= Deflater::bound(len), "{len}: {}", out.len());
         }
     }
 }

@@ -15,6 +15,9 @@
 //!   counts *inflated* bytes while inflation runs (a decompression bomb fails with 1009 after at
 //!   most one scratch buffer of output). Text is validated on the inflated bytes, incrementally.
 //!
+//! It runs as an [`Extension`](crate::Extension), the hook every payload-transforming
+//! extension goes through (`src/deflate/extension.rs`).
+//!
 //! The backend is flate2 with the pure-Rust zlib-rs engine. zlib cannot compress with a
 //! 256-byte window, so a server declines an offer that limits *its* window to 8 bits and a
 //! client fails the handshake when the server limits the client's window to 8 bits; inflating
@@ -28,8 +31,9 @@
 //! 2^bits bytes).
 
 pub(crate) mod codec;
+mod extension;
 mod negotiate;
 mod pool;
 
-pub(crate) use codec::{Deflater, Inflater};
+pub(crate) use extension::DeflateExtension;
 pub use negotiate::{DeflateConfig, DeflateParams, PERMESSAGE_DEFLATE, PerMessageDeflate};

@@ -73,6 +73,23 @@ impl HttpResponse {
         Self { status, reason: String::from(reason_phrase(status)), headers: Headers::new(), body: Vec::new() }
     }
 
+    /// 426 Upgrade Required, with `Upgrade: websocket`, `Connection: Upgrade` and
+    /// `Sec-WebSocket-Version: 13`: the answer to a plain HTTP request on a WebSocket-only
+    /// endpoint (what the adapters send; RFC 6455 §4.2.2 and RFC 9110 §15.5.22).
+    ///
+    /// ```
+    /// let response = wsproto::handshake::HttpResponse::upgrade_required();
+    /// assert_eq!(response.status, 426);
+    /// assert_eq!(response.headers.get("upgrade"), Some(&b"websocket"[..]));
+    /// ```
+    #[must_use]
+    pub fn upgrade_required() -> Self {
+        Self::new(426)
+            .with_header("Upgrade", "websocket")
+            .with_header("Connection", "Upgrade")
+            .with_header("Sec-WebSocket-Version", "13")
+    }
+
     /// Replaces the reason phrase.
     #[must_use]
     pub fn with_reason(mut self, reason: impl Into<String>) -> Self {

@@ -23,7 +23,7 @@ pub enum Ev {
 impl Ev {
     pub fn from_event(e: &Event<'_>) -> Self {
         match *e {
-            Event::Data { kind, data, first, last } => Ev::Data { kind, data: data.to_vec(), first, last },
+            Event::Data { kind, data, first, last, .. } => Ev::Data { kind, data: data.to_vec(), first, last },
             Event::Ping(p) => Ev::Ping(p.as_bytes().to_vec()),
             Event::Pong(p) => Ev::Pong(p.as_bytes().to_vec()),
             Event::Close(c) => Ev::Close { code: c.code().map(|c| c.0), reason: c.reason().to_owned() },

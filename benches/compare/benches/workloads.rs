@@ -47,6 +47,19 @@ fn decode<M: Measurement>(c: &mut Criterion<M>, w: &Workload) {
     g.bench_function("wsproto-chunked-64k", |b| {
         b.iter(|| w.check(ours_decode_chunked(black_box(&w.wire), &mut chunk, w.text, nothing)))
     });
+    // Whole messages through 64 KiB reads: the documented `receive` + `MessageAssembler::push`
+    // loop, and the receive buffers (growing, and over a fixed slice).
+    g.bench_function("wsproto-assembler-64k", |b| {
+        b.iter(|| w.check(ours_assemble_chunked(black_box(&w.wire), &mut chunk, w.text, nothing)))
+    });
+    let mut rb = wsproto::ReceiveBuffer::new();
+    g.bench_function("wsproto-buffer-64k", |b| {
+        b.iter(|| w.check(ours_receive_buffer(black_box(&w.wire), &mut rb, 64 * 1024, w.text, nothing)))
+    });
+    let mut slice = vec![0u8; SLICE_BUFFER];
+    g.bench_function("wsproto-slice-buffer-64k", |b| {
+        b.iter(|| w.check(ours_slice_buffer(black_box(&w.wire), &mut slice, 64 * 1024, w.text, nothing)))
+    });
     g.bench_function("tungstenite", |b| {
         b.iter(|| w.check(tungstenite_decode(black_box(&w.wire), w.count, w.text, nothing)))
     });

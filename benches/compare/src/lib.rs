@@ -19,7 +19,10 @@ use std::task::{Context, Poll};
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use wsproto::{Config, Connection, Event, KeySource, MessageKind, Role};
+use wsproto::{
+    Config, Connection, Event, KeySource, Message, MessageAssembler, MessageKind, ReceiveBuffer, Role,
+    SliceReceiveBuffer,
+};
 
 /// One workload: `count` messages of `payload`, masked by a client.
 pub struct Workload {
@@ -190,6 +193,108 @@ pub fn ours_decode_chunked(wire: &[u8], buf: &mut [u8], text: bool, mut seen: im
     t
 }
 
+/// Whole messages the way `MessageAssembler`'s docs show: read `buf.len()` bytes at a time
+/// (the `read()` copy), `Connection::receive` until consumed, and `MessageAssembler::push` for
+/// whole messages. A message split by a read boundary is gathered in the assembler's buffer.
+pub fn ours_assemble_chunked(wire: &[u8], buf: &mut [u8], text: bool, mut seen: impl FnMut(&[u8], bool)) -> Totals {
+    let mut server = Connection::new(Role::Server, Config::new());
+    let mut assembler = MessageAssembler::new();
+    let mut t = Totals::default();
+    let mut rest = wire;
+    while !rest.is_empty() {
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        rest = &rest[n..];
+        let mut pos = 0;
+        loop {
+            let r = server.receive(&mut buf[pos..n]).expect("valid input");
+            pos += r.consumed;
+            let Some(event) = r.event else { break };
+            let data = match assembler.push(event).expect("valid input") {
+                None => continue,
+                Some(Message::Binary(b)) if !text => b,
+                Some(Message::Text(s)) if text => s.as_bytes(),
+                Some(other) => panic!("unexpected {other:?}"),
+            };
+            seen(data, true);
+            t.bytes += data.len();
+            t.messages += 1;
+        }
+    }
+    t
+}
+
+/// Whole messages through the public receive buffer (`ReceiveBuffer`), fed by reads of at most
+/// `read` bytes (the `read()` copy into `free_space()`), taken with `next_message`. `rb` is
+/// reused from iteration to iteration, as a server reuses its buffers; it is idle between
+/// iterations (everything consumed).
+pub fn ours_receive_buffer(
+    wire: &[u8],
+    rb: &mut ReceiveBuffer,
+    read: usize,
+    text: bool,
+    mut seen: impl FnMut(&[u8], bool),
+) -> Totals {
+    let mut server = Connection::new(Role::Server, Config::new());
+    let mut t = Totals::default();
+    let mut rest = wire;
+    loop {
+        while let Some(message) = rb.next_message(&mut server).expect("valid input") {
+            let data = match message {
+                Message::Binary(b) if !text => b,
+                Message::Text(s) if text => s.as_bytes(),
+                other => panic!("unexpected {other:?}"),
+            };
+            seen(data, true);
+            t.bytes += data.len();
+            t.messages += 1;
+        }
+        if rest.is_empty() {
+            return t;
+        }
+        let free = rb.free_space();
+        let n = rest.len().min(free.len()).min(read);
+        free[..n].copy_from_slice(&rest[..n]);
+        rb.filled(n);
+        rest = &rest[n..];
+    }
+}
+
+/// As [`ours_receive_buffer`] over a fixed buffer of the caller's (`SliceReceiveBuffer`, no
+/// allocation): `storage` must hold the largest message plus a read.
+pub fn ours_slice_buffer(
+    wire: &[u8],
+    storage: &mut [u8],
+    read: usize,
+    text: bool,
+    mut seen: impl FnMut(&[u8], bool),
+) -> Totals {
+    let mut server = Connection::new(Role::Server, Config::new());
+    let mut rb = SliceReceiveBuffer::new(storage);
+    let mut t = Totals::default();
+    let mut rest = wire;
+    loop {
+        while let Some(message) = rb.next_message(&mut server).expect("valid input") {
+            let data = match message {
+                Message::Binary(b) if !text => b,
+                Message::Text(s) if text => s.as_bytes(),
+                other => panic!("unexpected {other:?}"),
+            };
+            seen(data, true);
+            t.bytes += data.len();
+            t.messages += 1;
+        }
+        if rest.is_empty() {
+            return t;
+        }
+        let free = rb.free_space();
+        let n = rest.len().min(free.len()).min(read);
+        free[..n].copy_from_slice(&rest[..n]);
+        rb.filled(n);
+        rest = &rest[n..];
+    }
+}
+
 /// Our client encoding `count` messages with `send_binary` into `out`, which is handed to the
 /// transport (counted and dropped, like [`MemStream`]'s writes) and cleared whenever it holds
 /// `flush_at` bytes or more, and at the end. Returns the bytes written.
@@ -208,6 +313,10 @@ pub fn ours_encode(conn: &mut Connection, payload: &[u8], count: usize, out: &mu
     }
     written + std::hint::black_box(&*out).len()
 }
+
+/// The size of the fixed buffer of the `wsproto-slice-buffer-64k` row: the largest message
+/// (1 MiB) plus a 64 KiB read and its frame header.
+pub const SLICE_BUFFER: usize = (1 << 20) + 64 * 1024 + 14;
 
 /// The write-side flush threshold used for our W5 row (tungstenite's default write buffer).
 pub const OUT_FLUSH: usize = 128 * 1024;
@@ -532,6 +641,13 @@ pub fn verify_all(w: &Workload) {
     check("ours", &mut |f| ours_decode(&w.wire, &mut work, w.text, f));
     let mut buf = vec![0; 64 * 1024];
     check("ours-chunked", &mut |f| ours_decode_chunked(&w.wire, &mut buf, w.text, f));
+    check("ours-assembler", &mut |f| ours_assemble_chunked(&w.wire, &mut buf, w.text, f));
+    let mut rb = ReceiveBuffer::new();
+    check("ours-receive-buffer", &mut |f| ours_receive_buffer(&w.wire, &mut rb, 64 * 1024, w.text, f));
+    // Odd read sizes too: frames cut anywhere.
+    check("ours-receive-buffer-odd", &mut |f| ours_receive_buffer(&w.wire, &mut rb, 1000, w.text, f));
+    let mut storage = vec![0; SLICE_BUFFER];
+    check("ours-slice-buffer", &mut |f| ours_slice_buffer(&w.wire, &mut storage, 64 * 1024, w.text, f));
     check("tungstenite", &mut |f| tungstenite_decode(&w.wire, w.count, w.text, f));
     check("fastwebsockets", &mut |f| rt.block_on(fastwebsockets_decode(&w.wire, w.count, w.text, f)));
     check("fastwebsockets-raw", &mut |f| rt.block_on(fastwebsockets_decode_raw(&w.wire, w.count, w.text, f)));

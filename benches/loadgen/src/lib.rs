@@ -2,6 +2,8 @@
 //! for the fastwebsockets server, whose own upgrade needs a hyper server), the frame builder,
 //! and a small latency summary.
 
+pub mod tick;
+
 use std::io;
 
 use base64::Engine;

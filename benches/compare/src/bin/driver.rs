@@ -3,11 +3,13 @@
 //!
 //! ```text
 //! driver run ROW WORKLOAD ITERS     # ITERS timed iterations of one row (for callgrind / perf)
+//! driver verify                    # every row of every workload delivers every payload byte
 //! driver interleaved [ROUNDS]       # every row of every workload, round-robin, ROUNDS times;
 //!                                   # prints the median and minimum per row and the target ratios
 //! ```
 //!
-//! ROW is one of: memcpy, memcpy-chunked-64k, wsproto, wsproto-no-restore, wsproto-chunked-64k, wsproto-seeded-keys,
+//! ROW is one of: memcpy, memcpy-chunked-64k, wsproto, wsproto-no-restore, wsproto-chunked-64k,
+//! wsproto-assembler-64k, wsproto-buffer-64k, wsproto-slice-buffer-64k, wsproto-seeded-keys,
 //! wsproto-whole-output, tungstenite, fastwebsockets, fastwebsockets-raw, fastwebsockets-borrowed, tokio-websockets.
 //! WORKLOAD is W1 … W5. `interleaved` runs the rows of one workload one after the other within
 //! each round, so slow drifts of machine load hit every row alike; ratios are computed per round
@@ -26,6 +28,9 @@ const DECODE_ROWS: &[&str] = &[
     "wsproto",
     "wsproto-no-restore",
     "wsproto-chunked-64k",
+    "wsproto-assembler-64k",
+    "wsproto-buffer-64k",
+    "wsproto-slice-buffer-64k",
     "tungstenite",
     "fastwebsockets",
     "fastwebsockets-raw",
@@ -56,6 +61,8 @@ struct Ctx {
     bytes: bytes::Bytes,
     os: Connection,
     seeded: Connection,
+    rb: wsproto::ReceiveBuffer,
+    slice: Vec<u8>,
 }
 
 impl Ctx {
@@ -71,6 +78,8 @@ impl Ctx {
             bytes: bytes::Bytes::from(w.payload.clone()),
             os: Connection::new(Role::Client, Config::new()),
             seeded: Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(5)),
+            rb: wsproto::ReceiveBuffer::new(),
+            slice: vec![0; SLICE_BUFFER],
         }
     }
 }
@@ -118,6 +127,9 @@ fn once(row: &str, w: &Workload, c: &mut Ctx) {
         "wsproto" => ours_decode(wire, &mut c.work, w.text, nothing),
         "wsproto-no-restore" => ours_decode_in_place(black_box(&mut c.work), w.text, nothing),
         "wsproto-chunked-64k" => ours_decode_chunked(wire, &mut c.chunk, w.text, nothing),
+        "wsproto-assembler-64k" => ours_assemble_chunked(wire, &mut c.chunk, w.text, nothing),
+        "wsproto-buffer-64k" => ours_receive_buffer(wire, &mut c.rb, 64 * 1024, w.text, nothing),
+        "wsproto-slice-buffer-64k" => ours_slice_buffer(wire, &mut c.slice, 64 * 1024, w.text, nothing),
         "tungstenite" => tungstenite_decode(wire, w.count, w.text, nothing),
         "fastwebsockets" => c.rt.block_on(fastwebsockets_decode(wire, w.count, w.text, nothing)),
         "fastwebsockets-raw" => c.rt.block_on(fastwebsockets_decode_raw(wire, w.count, w.text, nothing)),
@@ -239,9 +251,19 @@ fn main() {
             let dt = t0.elapsed().as_secs_f64() / iters.max(1) as f64;
             eprintln!("{row} {}: {:.3} ms/iteration over {iters}", w.name, dt * 1e3);
         }
+        Some("verify") => {
+            for w in workloads() {
+                if w.name == "W5" {
+                    verify_encoders(&w);
+                } else {
+                    verify_all(&w);
+                }
+                eprintln!("{}: every row delivers every byte", w.name);
+            }
+        }
         Some("interleaved") => interleaved(args.get(1).map_or(15, |s| s.parse().unwrap())),
         _ => {
-            eprintln!("usage: driver run ROW WORKLOAD ITERS | driver interleaved [ROUNDS]");
+            eprintln!("usage: driver run ROW WORKLOAD ITERS | driver verify | driver interleaved [ROUNDS]");
             std::process::exit(2);
         }
     }

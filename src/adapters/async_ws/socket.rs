@@ -3,7 +3,9 @@
 
 use super::*;
 
-/// A WebSocket over an async stream.
+/// A WebSocket over an async stream `S` of runtime `R` (name it as
+/// [`adapters::tokio::WebSocket<S>`](crate::adapters::tokio::WebSocket) or
+/// [`adapters::futures_io::WebSocket<S>`](crate::adapters::futures_io::WebSocket)).
 ///
 /// ```no_run
 /// use wsproto::adapters::tokio::WebSocket;
@@ -22,36 +24,36 @@ use super::*;
 /// To answer a message without copying it first, use
 /// [`recv_with_sender`](Self::recv_with_sender).
 #[derive(Debug)]
-pub struct WebSocket<S> {
-    pub(super) core: Core<S>,
+pub struct WebSocket<S, R: Runtime> {
+    pub(super) core: Core<S, R>,
     pub(super) incoming: Incoming,
 }
 
 /// Everything of an unsplit [`WebSocket`] but its receive buffers: the part a [`Sender`]
 /// borrows.
 #[derive(Debug)]
-pub(super) struct Core<S> {
+pub(super) struct Core<S, R: Runtime> {
     pub(super) stream: Stream<S>,
     pub(super) conn: Connection,
     /// Frames produced and not yet written; `out[..pos]` has been written.
     pub(super) out: Vec<u8>,
     pub(super) pos: usize,
-    /// The connection's time zero: timers are driven by tokio's clock from here.
-    pub(super) epoch: Instant,
+    /// The connection's time zero: timers are driven by the runtime's clock from here.
+    pub(super) epoch: R::Instant,
     /// A write failed or stalled: the stream takes no more frames.
     pub(super) broken: Option<WriteFailure>,
     /// The timer for every deadline of this connection.
-    pub(super) alarm: Alarm,
+    pub(super) alarm: Alarm<R>,
 }
 
 /// Sends on a [`WebSocket`] while a message it received is still borrowed (see
 /// [`WebSocket::recv_with_sender`]).
 #[derive(Debug)]
-pub struct Sender<'a, S> {
-    pub(super) core: &'a mut Core<S>,
+pub struct Sender<'a, S, R: Runtime> {
+    pub(super) core: &'a mut Core<S, R>,
 }
 
-impl<S: AsyncRead + AsyncWrite> WebSocket<S> {
+impl<S: AsyncStream<R>, R: Runtime> WebSocket<S, R> {
     /// Wraps a stream whose opening handshake is done; `leftover` holds bytes read after the
     /// handshake, processed first.
     pub fn from_connection(stream: S, conn: Connection, leftover: &[u8]) -> Self {
@@ -60,8 +62,8 @@ impl<S: AsyncRead + AsyncWrite> WebSocket<S> {
 
     /// As [`from_connection`](Self::from_connection), with a read buffer of `capacity` bytes.
     pub fn with_read_buffer(stream: S, conn: Connection, leftover: &[u8], capacity: usize) -> Self {
-        let inbox = Inbox::new(capacity, leftover, conn.needs_scratch());
-        let epoch = Instant::now();
+        let inbox = Inbox::new(capacity, leftover);
+        let epoch = R::now();
         let stream = Box::pin(stream);
         let core = Core { stream, conn, out: Vec::new(), pos: 0, epoch, broken: None, alarm: Alarm::default() };
         Self { core, incoming: Incoming { inbox, ready: None } }
@@ -96,7 +98,7 @@ impl<S: AsyncRead + AsyncWrite> WebSocket<S> {
     ///
     /// # Errors
     /// As for [`WsReader::recv`].
-    pub async fn recv_with_sender(&mut self) -> Result<(Message<'_>, Sender<'_, S>), WsError> {
+    pub async fn recv_with_sender(&mut self) -> Result<(Message<'_>, Sender<'_, S, R>), WsError> {
         let message = self.incoming.recv(&mut self.core).await?;
         Ok((message, Sender { core: &mut self.core }))
     }
@@ -158,6 +160,38 @@ impl<S: AsyncRead + AsyncWrite> WebSocket<S> {
         self.core.send_prepared(msg).await
     }
 
+    /// Sends several prepared messages, in order, with one vectored write (up to 32 messages
+    /// per write): what a broadcast receiver does with every message that waited for it, so
+    /// that a connection that fell behind catches up with one system call instead of one per
+    /// message. A single message goes out at once, as with [`send_prepared`](Self::send_prepared):
+    /// nothing waits to be batched.
+    ///
+    /// ```no_run
+    /// use wsproto::adapters::tokio::WebSocket;
+    /// use wsproto::PreparedMessage;
+    /// use tokio::sync::broadcast::{Receiver, error::TryRecvError};
+    /// # async fn demo(ws: &mut WebSocket<tokio::net::TcpStream>, mut room: Receiver<PreparedMessage>)
+    /// # -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut pending = Vec::new();
+    /// loop {
+    ///     pending.push(room.recv().await?);
+    ///     // Everything else already waiting goes in the same write.
+    ///     while let Ok(message) = room.try_recv() {
+    ///         pending.push(message);
+    ///     }
+    ///     ws.send_prepared_batch(&pending).await?;
+    ///     pending.clear();
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As for [`send_prepared`](Self::send_prepared). When the connection refuses a message
+    /// (it is closing), the messages before it have been sent.
+    pub async fn send_prepared_batch<M: Borrow<PreparedMessage>>(&mut self, msgs: &[M]) -> Result<(), WsError> {
+        self.core.send_prepared_batch(msgs).await
+    }
+
     /// Sends a Ping.
     ///
     /// # Errors
@@ -196,11 +230,11 @@ impl<S: AsyncRead + AsyncWrite> WebSocket<S> {
 
     /// Splits into a reader and a writer that can live in different tasks. Output not yet
     /// written, and a message found but not yet returned, carry over.
-    pub fn split(self) -> (WsReader<S>, WsWriter<S>) {
+    pub fn split(self) -> (WsReader<S, R>, WsWriter<S, R>) {
         let Core { stream, conn, out, pos, epoch, broken, alarm } = self.core;
-        let (read, write) = ::tokio::io::split(stream);
+        let (read, write) = halves(stream);
         let shared = Arc::new(Mutex::new(Shared { conn, out: Vec::new(), epoch }));
-        let writer = Arc::new(AsyncMutex::new(Writer { half: write, inflight: out, pos, broken, alarm }));
+        let writer = Arc::new(async_lock::Mutex::new(Writer { half: write, inflight: out, pos, broken, alarm }));
         let link = ReadLink {
             half: read,
             epoch,
@@ -212,7 +246,7 @@ impl<S: AsyncRead + AsyncWrite> WebSocket<S> {
     }
 }
 
-impl<S: AsyncWrite> Sender<'_, S> {
+impl<S: AsyncStream<R>, R: Runtime> Sender<'_, S, R> {
     /// Sends a text message.
     ///
     /// # Errors
@@ -245,6 +279,15 @@ impl<S: AsyncWrite> Sender<'_, S> {
         self.core.send_prepared(msg).await
     }
 
+    /// Sends several prepared messages with one vectored write (see
+    /// [`WebSocket::send_prepared_batch`]).
+    ///
+    /// # Errors
+    /// As for [`WebSocket::send_prepared_batch`].
+    pub async fn send_prepared_batch<M: Borrow<PreparedMessage>>(&mut self, msgs: &[M]) -> Result<(), WsError> {
+        self.core.send_prepared_batch(msgs).await
+    }
+
     /// Sends a Ping.
     ///
     /// # Errors
@@ -254,7 +297,7 @@ impl<S: AsyncWrite> Sender<'_, S> {
     }
 }
 
-impl<S: AsyncWrite> Core<S> {
+impl<S: AsyncStream<R>, R: Runtime> Core<S, R> {
     /// Encodes with `f` and writes out what the connection produced.
     pub(super) async fn command(
         &mut self,
@@ -263,7 +306,7 @@ impl<S: AsyncWrite> Core<S> {
         self.writable()?;
         self.take_output_buffer();
         f(&mut self.conn, &mut self.out)?;
-        stamp(&mut self.conn, self.epoch);
+        stamp::<R>(&mut self.conn, self.epoch);
         self.flush().await
     }
 
@@ -319,11 +362,11 @@ impl<S: AsyncWrite> Core<S> {
             && self.stream.is_write_vectored();
         if !vectored {
             copy(&mut self.conn, &mut self.out)?;
-            stamp(&mut self.conn, self.epoch);
+            stamp::<R>(&mut self.conn, self.epoch);
             return self.flush().await;
         }
         let head = self.conn.encode_frame_head_unmasked(kind, data, fin)?;
-        self.write_behind_replies(head.as_bytes(), data).await
+        self.write_behind_replies(&[head.as_bytes(), data]).await
     }
 
     /// Sends a prepared message: its frames go out from where they lie, after the output
@@ -331,7 +374,37 @@ impl<S: AsyncWrite> Core<S> {
     pub(super) async fn send_prepared(&mut self, msg: &PreparedMessage) -> Result<(), WsError> {
         self.begin_send().await?;
         let frames = self.conn.prepare_send(msg)?;
-        self.write_behind_replies(&[], frames).await
+        self.write_behind_replies(&[frames]).await
+    }
+
+    /// Sends prepared messages in order, as many as one vectored write takes at a time (a
+    /// broadcast receiver that fell behind catches up with one system call, not one per
+    /// message). If the connection refuses one (it is closing), the messages before it are
+    /// still written, and the refusal is returned.
+    pub(super) async fn send_prepared_batch<M: Borrow<PreparedMessage>>(&mut self, msgs: &[M]) -> Result<(), WsError> {
+        for chunk in msgs.chunks(BATCH) {
+            self.begin_send().await?;
+            let mut frames: [&[u8]; BATCH] = [&[]; BATCH];
+            let mut count = 0;
+            let mut refused = None;
+            for msg in chunk {
+                match self.conn.prepare_send(msg.borrow()) {
+                    Ok(f) => {
+                        frames[count] = f;
+                        count += 1;
+                    }
+                    Err(e) => {
+                        refused = Some(e);
+                        break;
+                    }
+                }
+            }
+            self.write_behind_replies(&frames[..count]).await?;
+            if let Some(e) = refused {
+                return Err(e.into());
+            }
+        }
+        Ok(())
     }
 
     /// What every data send does first: fails when a write failed before, and writes what a
@@ -346,29 +419,28 @@ impl<S: AsyncWrite> Core<S> {
         Ok(())
     }
 
-    /// After a send command that leaves its frame to the caller (`head`, then `payload`):
-    /// stamps it, and writes the automatic replies waiting in the connection, then the frame,
-    /// in one vectored write.
-    pub(super) async fn write_behind_replies(&mut self, head: &[u8], payload: &[u8]) -> Result<(), WsError> {
-        stamp(&mut self.conn, self.epoch);
+    /// After send commands that leave their frames to the caller: stamps them, and writes the
+    /// automatic replies waiting in the connection, then the frames, in one vectored write.
+    pub(super) async fn write_behind_replies(&mut self, frames: &[&[u8]]) -> Result<(), WsError> {
+        stamp::<R>(&mut self.conn, self.epoch);
         self.conn.poll_transmit(&mut self.out)?;
-        self.write_with(head, payload).await
+        self.write_with(frames).await
     }
 
     /// Writes out everything produced, under the connection's deadlines. Cancel-safe.
     pub(super) async fn flush(&mut self) -> Result<(), WsError> {
-        self.write_with(&[], &[]).await
+        self.write_with(&[]).await
     }
 
-    /// Writes out everything produced, then `head` and `payload` (a frame written from where
-    /// it lies), with vectored writes, under the connection's deadlines. Cancel-safe: what a
-    /// dropped write leaves of the frame is copied to the output buffer (see [`Unwritten`]).
-    pub(super) async fn write_with(&mut self, head: &[u8], payload: &[u8]) -> Result<(), WsError> {
+    /// Writes out everything produced, then `frames` (written from where they lie), with
+    /// vectored writes, under the connection's deadlines. Cancel-safe: what a dropped write
+    /// leaves of the frames is copied to the output buffer (see [`Unwritten`]).
+    pub(super) async fn write_with(&mut self, frames: &[&[u8]]) -> Result<(), WsError> {
         self.writable()?;
         let Self { stream, conn, out, pos, epoch, broken, alarm } = self;
         let stall = conn.config().write_timeout;
-        let mut guard = Guard { deadlines: ConnDeadlines { conn, epoch: *epoch }, stall, alarm };
-        let result = write_out(stream.as_mut(), Unwritten::new(out, pos, head, payload), &mut guard).await;
+        let mut guard = Guard { deadlines: ConnDeadlines::<R> { conn, epoch: *epoch }, stall, alarm };
+        let result = write_out(stream.as_mut(), Unwritten::new(out, pos, frames), &mut guard).await;
         record(broken, result)
     }
 }

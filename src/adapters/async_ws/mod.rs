@@ -1,4 +1,7 @@
-//! A tokio adapter over any `AsyncRead + AsyncWrite` stream (feature `tokio`).
+//! The async WebSocket, written once for every runtime: the tokio adapter
+//! ([`adapters::tokio`](crate::adapters::tokio)) and the futures-io adapter
+//! ([`adapters::futures_io`](crate::adapters::futures_io), smol and async-std) are this module
+//! over their [`Runtime`] (clock, timer, async lock) and their streams ([`AsyncStream`]).
 //!
 //! * A [`WebSocket`] owns its stream, connection and buffers: no lock and no shared state on
 //!   the way of a message. [`WebSocket::recv_with_sender`] lets a single task answer a message
@@ -12,30 +15,33 @@
 //!   header, with one vectored write (no copy), when the stream supports vectored writes and
 //!   the message is not compressed. [`WebSocket::send_prepared`] writes a [`PreparedMessage`]
 //!   (a broadcast, encoded once) straight from its shared frames, behind the output waiting
-//!   ahead of them, with one vectored write.
+//!   ahead of them, with one vectored write; [`WebSocket::send_prepared_batch`] writes several
+//!   in one write (a broadcast receiver that fell behind catches up with one system call).
 //! * [`WebSocket::split`] gives a reader and a writer for two tasks; the reader writes automatic
 //!   Pong and Close replies through the same writer lock, so they keep working after a split.
-//! * Every stage has a deadline. [`accept`], [`accept_with`], [`client`] and [`connect`] run
-//!   with [`Config::with_adapter_deadlines`]: the opening handshake must finish within 10 s,
-//!   keepalive Pings go out after 20 s without traffic and the peer is dead 20 s later, the
-//!   close handshake gets 10 s, and a write that makes no progress for 20 s fails the
-//!   connection (all configurable in [`Config`]; [`WebSocket::from_connection`] runs exactly
-//!   the timers of the connection it is given). The deadlines hold while reads and writes are
-//!   in progress, and are checked on every turn of the receive loop, so neither a flood nor a
-//!   peer that stops reading postpones them. Keep a `recv` pending (as any reader loop does)
-//!   for keepalive Pings to go out. The runtime needs its time driver.
+//! * Every stage has a deadline. The adapters' `accept`, `accept_with`, `client` (and tokio's
+//!   `connect`) run with [`Config::with_adapter_deadlines`]: the opening handshake must finish
+//!   within 10 s, keepalive Pings go out after 20 s without traffic and the peer is dead 20 s
+//!   later, the close handshake gets 10 s, and a write that makes no progress for 20 s fails
+//!   the connection (all configurable in [`Config`]; [`WebSocket::from_connection`] runs
+//!   exactly the timers of the connection it is given). The deadlines hold while reads and
+//!   writes are in progress, and are checked on every turn of the receive loop, so neither a
+//!   flood nor a peer that stops reading postpones them. Keep a `recv` pending (as any reader
+//!   loop does) for keepalive Pings to go out. The deadlines run on the runtime's timers.
 //!
 //! All protocol decisions are the [`Connection`]'s; these files only move bytes:
-//! `open.rs` (connecting and the handshakes), `socket.rs` (the unsplit [`WebSocket`]),
-//! `split.rs` (reader and writer halves), `receive.rs` (the cancel-safe receive loop) and
-//! `write.rs` (writes under the deadlines).
+//! `runtime.rs` (what a runtime provides), `open.rs` (the handshakes), `socket.rs` (the
+//! unsplit [`WebSocket`]), `split.rs` (reader and writer halves), `receive.rs` (the cancel-safe
+//! receive loop) and `write.rs` (writes under the deadlines).
 
 mod open;
 mod receive;
+mod runtime;
 mod socket;
 mod split;
 mod write;
 
+use core::borrow::Borrow;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
@@ -45,24 +51,26 @@ use std::io::IoSlice;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::vec::Vec;
 
-use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf, ReadHalf, WriteHalf};
-use ::tokio::sync::Mutex as AsyncMutex;
-use ::tokio::time::Instant;
-
 use super::WsError;
 use super::error::WriteFailure;
 use super::handshake::{Decision, Done, READ_CHUNK, client_step, server_step};
-use super::inbox::{Inbox, Ready};
+use super::inbox::Inbox;
 use super::pool;
-use crate::handshake::{Accept, ClientRequest, Negotiated, ServerHandshake, UpgradeRequest};
+use crate::Found;
+use crate::handshake::{ClientRequest, Negotiated, ServerHandshake, UpgradeRequest};
 use crate::{
     CloseCode, CloseFrame, Config, Connection, Message, MessageKind, PreparedMessage, State, Timer, Timestamp,
     TransportAction,
 };
 
-pub use open::{accept, accept_with, client, connect, connect_with};
+pub(crate) use open::{accept_with, client};
+#[cfg(feature = "tokio")]
+pub(crate) use open::{client_handshake, within_handshake_timeout};
+pub(crate) use runtime::Alarm;
+pub(crate) use runtime::sealed;
+pub use runtime::{AsyncStream, Runtime};
 pub use socket::{Sender, WebSocket};
-pub use split::{WsReader, WsWriter};
+pub use split::{TrySend, WsReader, WsWriter};
 use {receive::*, socket::*, split::*, write::*};
 
 /// Default size of the read buffer (frames larger than this are delivered in pieces).
@@ -80,29 +88,32 @@ pub const DEFAULT_READ_BUFFER: usize = 64 * 1024;
 /// never pass through it (without compression, on a stream with vectored writes).
 pub(super) const VECTORED_MIN: usize = 2048;
 
+/// The most prepared messages one write takes ([`WebSocket::send_prepared_batch`]).
+const BATCH: usize = 32;
+
 /// The stream, boxed so that streams that are not `Unpin` work without pinning the WebSocket.
 pub(super) type Stream<S> = Pin<Box<S>>;
 
 /// The time on the clock that starts at `epoch`.
-pub(super) fn now(epoch: Instant) -> Timestamp {
-    Timestamp::from_duration(epoch.elapsed())
+pub(super) fn now<R: Runtime>(epoch: R::Instant) -> Timestamp {
+    Timestamp::from_duration(R::since(epoch))
 }
 
 /// Tells `conn` the time (stamping what it just did), reading the clock only when it has
 /// timers (a clock read per message shows in profiles otherwise).
-pub(super) fn stamp(conn: &mut Connection, epoch: Instant) {
+pub(super) fn stamp<R: Runtime>(conn: &mut Connection, epoch: R::Instant) {
     if conn.uses_timers() {
-        conn.set_time(now(epoch));
+        conn.set_time(now::<R>(epoch));
     }
 }
 
 /// Tells `conn` the time and runs its timers if a deadline has passed: called on every turn of
 /// the receive loop, so that traffic that keeps the reads busy never postpones a deadline.
-pub(super) fn tick(conn: &mut Connection, epoch: Instant) -> Result<(), crate::Error> {
+pub(super) fn tick<R: Runtime>(conn: &mut Connection, epoch: R::Instant) -> Result<(), crate::Error> {
     if !conn.uses_timers() {
         return Ok(());
     }
-    let now = now(epoch);
+    let now = now::<R>(epoch);
     conn.set_time(now);
     match conn.poll_timeout() {
         Some(deadline) if deadline <= now => conn.handle_timeout(now),

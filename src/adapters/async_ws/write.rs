@@ -11,57 +11,40 @@ pub(super) fn record(broken: &mut Option<WriteFailure>, result: Result<(), WsErr
     result
 }
 
-/// The connection's deadlines on tokio's clock, watched while a read or write is in progress.
-pub(super) trait Deadlines {
+/// The connection's deadlines on the runtime's clock, watched while a read or write is in
+/// progress.
+pub(super) trait Deadlines<R: Runtime> {
     /// The connection's next deadline.
-    fn next_deadline(&mut self) -> Option<Instant>;
+    fn next_deadline(&mut self) -> Option<R::Instant>;
     /// Runs the connection's timers (a deadline passed); an error has failed the connection.
     fn expire(&mut self) -> Result<(), crate::Error>;
 }
 
 /// The deadlines of a connection at hand.
-pub(super) struct ConnDeadlines<'a> {
+pub(super) struct ConnDeadlines<'a, R: Runtime> {
     pub(super) conn: &'a mut Connection,
-    pub(super) epoch: Instant,
+    pub(super) epoch: R::Instant,
 }
 
-impl Deadlines for ConnDeadlines<'_> {
-    fn next_deadline(&mut self) -> Option<Instant> {
+impl<R: Runtime> Deadlines<R> for ConnDeadlines<'_, R> {
+    fn next_deadline(&mut self) -> Option<R::Instant> {
         self.conn.poll_timeout().map(|t| self.epoch + t.as_duration())
     }
 
     fn expire(&mut self) -> Result<(), crate::Error> {
-        self.conn.handle_timeout(now(self.epoch))
-    }
-}
-
-/// One tokio timer per connection (per half after a split), reused for every deadline: on
-/// the heap, created when first needed. Futures that waited on a timer of their own would each
-/// carry one (about 100 bytes), and a task is as large as its largest future for its whole
-/// life, so this keeps an idle connection small.
-#[derive(Debug, Default)]
-pub(super) struct Alarm(Option<Pin<Box<::tokio::time::Sleep>>>);
-
-impl Alarm {
-    /// Ready once `at` has passed.
-    pub(super) fn poll_at(&mut self, cx: &mut Context<'_>, at: Instant) -> Poll<()> {
-        let sleep = self.0.get_or_insert_with(|| Box::pin(::tokio::time::sleep_until(at)));
-        if sleep.deadline() != at {
-            sleep.as_mut().reset(at);
-        }
-        sleep.as_mut().poll(cx)
+        self.conn.handle_timeout(now::<R>(self.epoch))
     }
 }
 
 /// What a write runs under: the connection's deadlines, the write-stall limit, and the
 /// connection's alarm.
-pub(super) struct Guard<'a, D> {
+pub(super) struct Guard<'a, D, R: Runtime> {
     pub(super) deadlines: D,
     pub(super) stall: Option<Duration>,
-    pub(super) alarm: &'a mut Alarm,
+    pub(super) alarm: &'a mut Alarm<R>,
 }
 
-/// Writes the output buffer's unwritten bytes, then a frame's header and payload (both empty
+/// Writes the output buffer's unwritten bytes, then frames written from where they lie (none
 /// for buffered output only), with vectored writes (one system call when the stream takes it
 /// all), then flushes the stream.
 ///
@@ -71,16 +54,16 @@ pub(super) struct Guard<'a, D> {
 /// [`Timer::Write`]. Dropped or failed, it loses nothing and writes nothing twice (see
 /// [`Unwritten`]). One `poll_fn` with no timer of its own, so the future stays small (a task
 /// is as large as its largest future for its whole life).
-pub(super) async fn write_out<W: AsyncWrite + ?Sized>(
+pub(super) async fn write_out<W: AsyncStream<R> + ?Sized, R: Runtime>(
     mut stream: Pin<&mut W>,
-    mut w: Unwritten<'_>,
-    guard: &mut Guard<'_, impl Deadlines>,
+    mut w: Unwritten<'_, '_>,
+    guard: &mut Guard<'_, impl Deadlines<R>, R>,
 ) -> Result<(), WsError> {
     let mut flushing = false;
     // When the write started waiting without progress.
-    let mut stalled_since: Option<Instant> = None;
+    let mut stalled_since: Option<R::Instant> = None;
     // A deadline that running the timers did not move is not watched again (no busy loop).
-    let mut expired: Option<Instant> = None;
+    let mut expired: Option<R::Instant> = None;
     core::future::poll_fn(|cx| {
         loop {
             let progress = if flushing {
@@ -89,14 +72,8 @@ pub(super) async fn write_out<W: AsyncWrite + ?Sized>(
                     Poll::Pending => false,
                 }
             } else {
-                let mut slices = [IoSlice::new(&[]); 3];
-                let mut count = 0;
-                for part in w.parts() {
-                    if !part.is_empty() {
-                        slices[count] = IoSlice::new(part);
-                        count += 1;
-                    }
-                }
+                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+                let count = w.slices(&mut slices);
                 if count == 0 {
                     flushing = true;
                     continue;
@@ -117,7 +94,7 @@ pub(super) async fn write_out<W: AsyncWrite + ?Sized>(
                 stalled_since = None;
                 continue;
             }
-            let stall_at = guard.stall.map(|d| *stalled_since.get_or_insert_with(Instant::now) + d);
+            let stall_at = guard.stall.map(|d| *stalled_since.get_or_insert_with(R::now) + d);
             let deadline = guard.deadlines.next_deadline().filter(|d| Some(*d) != expired);
             let at = match (deadline, stall_at) {
                 (Some(a), Some(b)) => a.min(b),
@@ -127,7 +104,7 @@ pub(super) async fn write_out<W: AsyncWrite + ?Sized>(
             if guard.alarm.poll_at(cx, at).is_pending() {
                 return Poll::Pending;
             }
-            if stall_at.is_some_and(|s| Instant::now() >= s) {
+            if stall_at.is_some_and(|s| R::now() >= s) {
                 return Poll::Ready(Err(crate::Error::Timeout(Timer::Write).into()));
             }
             expired = deadline;
@@ -139,40 +116,67 @@ pub(super) async fn write_out<W: AsyncWrite + ?Sized>(
     .await
 }
 
-/// The output buffer's unwritten bytes followed by a frame written from the caller's payload.
-/// When it is dropped before all is written (the write failed, or its future was dropped), what
-/// is left of the frame is copied to the output buffer, so that the next write finishes it: no
-/// byte is lost or written twice.
-pub(super) struct Unwritten<'a> {
+/// The most buffers one vectored write takes (the output buffer and frames written from where
+/// they lie; more wait for the next write, which follows at once).
+pub(super) const MAX_SLICES: usize = 64;
+
+/// The output buffer's unwritten bytes followed by frames written from where they lie (a
+/// header and the caller's payload, or prepared messages' frames). When it is dropped before
+/// all is written (the write failed, or its future was dropped), what is left of the frames is
+/// copied to the output buffer, so that the next write finishes it: no byte is lost or written
+/// twice.
+pub(super) struct Unwritten<'a, 'f> {
     pub(super) out: &'a mut Vec<u8>,
     pub(super) pos: &'a mut usize,
-    pub(super) head: &'a [u8],
-    pub(super) payload: &'a [u8],
-    /// Bytes of `head` then `payload` written.
+    /// What goes out after the output buffer, in order.
+    pub(super) frames: &'a [&'f [u8]],
+    /// Frames written whole.
+    pub(super) next: usize,
+    /// Bytes of `frames[next]` written.
     pub(super) done: usize,
 }
 
-impl<'a> Unwritten<'a> {
-    pub(super) fn new(out: &'a mut Vec<u8>, pos: &'a mut usize, head: &'a [u8], payload: &'a [u8]) -> Self {
-        Self { out, pos, head, payload, done: 0 }
+impl<'a, 'f> Unwritten<'a, 'f> {
+    pub(super) fn new(out: &'a mut Vec<u8>, pos: &'a mut usize, frames: &'a [&'f [u8]]) -> Self {
+        Self { out, pos, frames, next: 0, done: 0 }
     }
 
-    /// What is left to write: of the output buffer, the header and the payload.
-    pub(super) fn parts(&self) -> [&[u8]; 3] {
-        let head = &self.head[self.done.min(self.head.len())..];
-        let payload = &self.payload[self.done.saturating_sub(self.head.len())..];
-        [&self.out[*self.pos..], head, payload]
+    /// Fills `slices` with what is left to write (of the output buffer, then of the frames),
+    /// skipping empty parts; returns how many it filled.
+    pub(super) fn slices<'s>(&'s self, slices: &mut [IoSlice<'s>]) -> usize {
+        let mut count = 0;
+        let rest = self.frames.get(self.next).map(|f| &f[self.done..]);
+        let parts =
+            core::iter::once(&self.out[*self.pos..]).chain(rest).chain(self.frames.iter().skip(self.next + 1).copied());
+        for part in parts.filter(|p| !p.is_empty()) {
+            if count == slices.len() {
+                break;
+            }
+            slices[count] = IoSlice::new(part);
+            count += 1;
+        }
+        count
     }
 
     /// Records `n` more bytes written.
     pub(super) fn advance(&mut self, n: usize) {
         let from_out = n.min(self.out.len() - *self.pos);
         *self.pos += from_out;
-        self.done += n - from_out;
+        let mut n = n - from_out;
+        while n > 0 {
+            let left = self.frames[self.next].len() - self.done;
+            if n < left {
+                self.done += n;
+                return;
+            }
+            n -= left;
+            self.next += 1;
+            self.done = 0;
+        }
     }
 }
 
-impl Drop for Unwritten<'_> {
+impl Drop for Unwritten<'_, '_> {
     fn drop(&mut self) {
         if *self.pos == self.out.len() {
             // Written: after a large message, give most of its memory back.
@@ -181,10 +185,13 @@ impl Drop for Unwritten<'_> {
             crate::buf::release_excess(self.out, used, crate::buf::RETAIN_CAPACITY);
             *self.pos = 0;
         }
-        let head = self.done.min(self.head.len());
-        let payload = self.done.saturating_sub(self.head.len());
-        self.out.extend_from_slice(&self.head[head..]);
-        self.out.extend_from_slice(&self.payload[payload..]);
-        self.done = self.head.len() + self.payload.len();
+        if let Some(frame) = self.frames.get(self.next) {
+            self.out.extend_from_slice(&frame[self.done..]);
+            for frame in &self.frames[self.next + 1..] {
+                self.out.extend_from_slice(frame);
+            }
+        }
+        self.next = self.frames.len();
+        self.done = 0;
     }
 }

@@ -7,10 +7,12 @@ use super::*;
 /// reads and the writes. An unsplit [`WebSocket`] has them at hand; after a split they sit
 /// behind the shared locks.
 pub(super) trait Link {
+    /// The runtime whose clock and timers the connection runs on.
+    type R: Runtime;
     /// The connection's time zero.
-    fn epoch(&self) -> Instant;
+    fn epoch(&self) -> <Self::R as Runtime>::Instant;
     /// Runs `f` on the connection and the output buffer it writes frames into.
-    fn with<R>(&mut self, f: impl FnOnce(&mut Connection, &mut Vec<u8>) -> R) -> R;
+    fn with<T>(&mut self, f: impl FnOnce(&mut Connection, &mut Vec<u8>) -> T) -> T;
     /// Whether output is waiting for a write (a send was dropped midway).
     fn has_output(&self) -> bool;
     /// Writes out all output. Cancel-safe: an interrupted write resumes where it stopped.
@@ -20,29 +22,17 @@ pub(super) trait Link {
     /// The read is waiting: give back buffers that hold nothing.
     fn idle(&mut self);
     /// The timer for the read's deadline.
-    fn alarm(&mut self) -> &mut Alarm;
+    fn alarm(&mut self) -> &mut Alarm<Self::R>;
 }
 
-/// Reads into `buf` with `poll_read`, counting the bytes read.
-pub(super) fn poll_read_into<R: AsyncRead + ?Sized>(
-    stream: Pin<&mut R>,
-    cx: &mut Context<'_>,
-    buf: &mut [u8],
-) -> Poll<std::io::Result<usize>> {
-    let mut buf = ReadBuf::new(buf);
-    match stream.poll_read(cx, &mut buf) {
-        Poll::Ready(Ok(())) => Poll::Ready(Ok(buf.filled().len())),
-        Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-        Poll::Pending => Poll::Pending,
-    }
-}
+impl<S: AsyncStream<R>, R: Runtime> Link for Core<S, R> {
+    type R = R;
 
-impl<S: AsyncRead + AsyncWrite> Link for Core<S> {
-    fn epoch(&self) -> Instant {
+    fn epoch(&self) -> R::Instant {
         self.epoch
     }
 
-    fn with<R>(&mut self, f: impl FnOnce(&mut Connection, &mut Vec<u8>) -> R) -> R {
+    fn with<T>(&mut self, f: impl FnOnce(&mut Connection, &mut Vec<u8>) -> T) -> T {
         self.take_output_buffer();
         f(&mut self.conn, &mut self.out)
     }
@@ -56,10 +46,10 @@ impl<S: AsyncRead + AsyncWrite> Link for Core<S> {
     }
 
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<std::io::Result<usize>> {
-        poll_read_into(self.stream.as_mut(), cx, buf)
+        self.stream.as_mut().poll_read(cx, buf)
     }
 
-    fn alarm(&mut self) -> &mut Alarm {
+    fn alarm(&mut self) -> &mut Alarm<R> {
         &mut self.alarm
     }
 
@@ -75,13 +65,13 @@ impl<S: AsyncRead + AsyncWrite> Link for Core<S> {
 #[derive(Debug)]
 pub(super) struct Incoming {
     pub(super) inbox: Inbox,
-    pub(super) ready: Option<Ready>,
+    pub(super) ready: Option<Found>,
 }
 
 impl Incoming {
     /// The receive loop of both paths: feeds the connection, writes its automatic replies,
     /// runs its timers and reads, until a message is found.
-    pub(super) async fn recv(&mut self, link: &mut impl Link) -> Result<Message<'_>, WsError> {
+    pub(super) async fn recv<L: Link>(&mut self, link: &mut L) -> Result<Message<'_>, WsError> {
         loop {
             if self.ready.is_none() {
                 let epoch = link.epoch();
@@ -89,14 +79,14 @@ impl Incoming {
                 let (next, timers, replies) = link.with(|conn, out| {
                     let next = inbox.next(conn);
                     // After the input: stamps what arrived, and runs a deadline that passed.
-                    let timers = tick(conn, epoch);
+                    let timers = tick::<L::R>(conn, epoch);
                     (next, timers, conn.poll_transmit(out).is_ok_and(|n| n > 0))
                 });
                 // Keep what was found before the first await, so that a cancelled call loses
                 // nothing: the next call returns it.
                 let failed = match (next, timers) {
-                    (Ok(ready), Ok(())) => {
-                        self.ready = ready;
+                    (Ok(found), Ok(())) => {
+                        self.ready = found;
                         None
                     }
                     (Err(e), _) | (_, Err(e)) => Some(e),
@@ -116,12 +106,23 @@ impl Incoming {
                 // A cancelled call left a message and perhaps a reply half written.
                 link.flush().await?;
             }
-            if let Some(ready) = self.ready.take() {
-                let control = match ready {
-                    Ready::Message { .. } => crate::ControlPayload::EMPTY,
-                    _ => link.with(|conn, _| conn.last_control_payload()),
+            if let Some(found) = self.ready.take() {
+                let inbox = &mut self.inbox;
+                let lent = link.with(|conn, out| {
+                    let lent = inbox.message(found, conn);
+                    if lent.is_err() {
+                        // Text that is not UTF-8: the connection failed and queued its Close.
+                        let _ = conn.poll_transmit(out);
+                    }
+                    lent
+                });
+                return match lent {
+                    Ok(message) => Ok(message),
+                    Err(e) => {
+                        let _ = link.flush().await;
+                        Err(e.into())
+                    }
                 };
-                return Ok(self.inbox.message(ready, control));
             }
             let deadline = link.with(|conn, _| {
                 if conn.state() == State::Closed && conn.transport_action() == TransportAction::Close {
@@ -140,7 +141,7 @@ impl Incoming {
                 inbox.release();
                 link.idle();
                 // The timers (keepalive, close and idle deadlines; only when configured) run
-                // on tokio's clock. A read cut short by the deadline loses nothing.
+                // on the runtime's clock. A read cut short by the deadline loses nothing.
                 match deadline {
                     Some(at) => link.alarm().poll_at(cx, at).map(|()| None),
                     None => Poll::Pending,

@@ -1,0 +1,247 @@
+//! `send_prepared_batch` on the tokio adapter counted at the stream: a batch goes out in one
+//! vectored write per 32 messages (10 messages: one write; 40: two), on the unsplit socket,
+//! through `recv_with_sender`'s `Sender` and through a split writer; a message the connection
+//! refuses ends the batch after the messages before it, which are written; after our Close
+//! nothing is written. The futures-io adapter's counts are in tests/futures_io_adapter.rs.
+#![cfg(feature = "tokio")]
+
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf, duplex};
+use tokio::time::timeout;
+use wsproto::adapters::WsError;
+use wsproto::adapters::tokio::WebSocket;
+use wsproto::{CloseCode, Config, Connection, Error, KeySource, Message, MessageKind, Misuse, PreparedMessage, Role};
+
+/// A tokio stream wrapper that takes vectored writes (a duplex pipe does not: it would write
+/// the first buffer only) and counts the write calls made on it.
+struct Counting<S> {
+    inner: S,
+    /// `poll_write_vectored` calls.
+    vectored: Arc<AtomicUsize>,
+    /// `poll_write` calls (the adapter should make none for prepared messages).
+    plain: Arc<AtomicUsize>,
+}
+
+/// The counters of a [`Counting`] stream.
+#[derive(Clone)]
+struct Counts {
+    vectored: Arc<AtomicUsize>,
+    plain: Arc<AtomicUsize>,
+}
+
+impl Counts {
+    /// (vectored, plain) write calls since the last call; resets them.
+    fn take(&self) -> (usize, usize) {
+        (self.vectored.swap(0, Ordering::SeqCst), self.plain.swap(0, Ordering::SeqCst))
+    }
+}
+
+impl<S> Counting<S> {
+    fn new(inner: S) -> (Self, Counts) {
+        let counts = Counts { vectored: Arc::default(), plain: Arc::default() };
+        (Self { inner, vectored: Arc::clone(&counts.vectored), plain: Arc::clone(&counts.plain) }, counts)
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Counting<S> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Counting<S> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.plain.fetch_add(1, Ordering::SeqCst);
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    /// All the buffers, in order, in one write to the inner stream (which may take part of
+    /// them: the count it returns is of the joined bytes, so nothing is lost or repeated).
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.vectored.fetch_add(1, Ordering::SeqCst);
+        let joined: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
+        Pin::new(&mut self.inner).poll_write(cx, &joined)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// A server over a counted duplex pipe (1 MiB: every batch here fits at once), and a client
+/// on the other end.
+fn pair(config: Config) -> (WebSocket<Counting<DuplexStream>>, Counts, WebSocket<DuplexStream>) {
+    let (server_io, client_io) = duplex(1 << 20);
+    let (server_io, counts) = Counting::new(server_io);
+    let server = WebSocket::from_connection(server_io, Connection::new(Role::Server, config), &[]);
+    let conn = Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(1));
+    (server, counts, WebSocket::from_connection(client_io, conn, &[]))
+}
+
+fn prepared_texts(range: std::ops::Range<usize>, config: &Config) -> Vec<PreparedMessage> {
+    range.map(|i| PreparedMessage::new(MessageKind::Text, format!("message {i}").as_bytes(), config).unwrap()).collect()
+}
+
+fn texts(range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(|i| format!("message {i}")).collect()
+}
+
+/// Receives `n` text messages (a test fails instead of hanging when they do not come).
+async fn receive_texts(ws: &mut WebSocket<DuplexStream>, n: usize) -> Vec<String> {
+    let mut got = Vec::new();
+    while got.len() < n {
+        match timeout(Duration::from_secs(10), ws.recv()).await.expect("no message within 10 s").unwrap() {
+            Message::Text(t) => got.push(t.to_owned()),
+            other => panic!("{other:?}"),
+        }
+    }
+    got
+}
+
+#[tokio::test]
+async fn ten_prepared_messages_go_out_in_one_write() {
+    let (mut ws, counts, mut peer) = pair(Config::new());
+    let msgs = prepared_texts(0..10, &Config::new());
+    ws.send_prepared_batch(&msgs).await.unwrap();
+    assert_eq!(counts.take(), (1, 0));
+    assert_eq!(receive_texts(&mut peer, 10).await, texts(0..10));
+    // One message: one write, as `send_prepared`.
+    ws.send_prepared_batch(&msgs[..1]).await.unwrap();
+    ws.send_prepared(&msgs[1]).await.unwrap();
+    assert_eq!(counts.take(), (2, 0));
+    assert_eq!(receive_texts(&mut peer, 2).await, texts(0..2));
+    // An empty batch writes nothing.
+    ws.send_prepared_batch::<PreparedMessage>(&[]).await.unwrap();
+    assert_eq!(counts.take(), (0, 0));
+}
+
+#[tokio::test]
+async fn forty_prepared_messages_take_two_writes() {
+    let (mut ws, counts, mut peer) = pair(Config::new());
+    let msgs = prepared_texts(0..40, &Config::new());
+    ws.send_prepared_batch(&msgs).await.unwrap();
+    assert_eq!(counts.take(), (2, 0), "32 messages per write");
+    assert_eq!(receive_texts(&mut peer, 40).await, texts(0..40));
+    // 64 messages: two full writes; 65: a third.
+    let many = prepared_texts(0..65, &Config::new());
+    ws.send_prepared_batch(&many[..64]).await.unwrap();
+    assert_eq!(counts.take(), (2, 0));
+    ws.send_prepared_batch(&many).await.unwrap();
+    assert_eq!(counts.take(), (3, 0));
+    assert_eq!(receive_texts(&mut peer, 129).await, [texts(0..64), texts(0..65)].concat());
+}
+
+/// The same counts through `recv_with_sender`'s `Sender` (with references, as a broadcast
+/// receiver holding `Arc`s or borrowing would pass them) and through a split writer.
+#[tokio::test]
+async fn batches_through_the_sender_and_a_split_writer() {
+    let (mut ws, counts, mut peer) = pair(Config::new());
+    let msgs = prepared_texts(0..40, &Config::new());
+    peer.send_text("go").await.unwrap();
+    let (message, mut tx) = ws.recv_with_sender().await.unwrap();
+    assert_eq!(message, Message::Text("go"));
+    let refs: Vec<&PreparedMessage> = msgs[..10].iter().collect();
+    tx.send_prepared_batch(&refs).await.unwrap();
+    assert_eq!(counts.take(), (1, 0), "Sender, 10 messages");
+    let shared: Vec<Arc<PreparedMessage>> = msgs.iter().cloned().map(Arc::new).collect();
+    tx.send_prepared_batch(&shared).await.unwrap();
+    assert_eq!(counts.take(), (2, 0), "Sender, 40 messages");
+    assert_eq!(receive_texts(&mut peer, 50).await, [texts(0..10), texts(0..40)].concat());
+
+    let (_rx, writer) = ws.split();
+    let other = writer.clone();
+    writer.send_prepared_batch(&msgs[..10]).await.unwrap();
+    assert_eq!(counts.take(), (1, 0), "split writer, 10 messages");
+    other.send_prepared_batch(&msgs).await.unwrap();
+    assert_eq!(counts.take(), (2, 0), "split writer clone, 40 messages");
+    assert_eq!(receive_texts(&mut peer, 50).await, [texts(0..10), texts(0..40)].concat());
+}
+
+/// Message 5 of 10 has frames larger than the connection's `max_outgoing_frame`: the batch
+/// writes messages 0 to 4 (in one write), returns the refusal, and sends nothing after it; the
+/// connection goes on. The same on a split writer.
+#[tokio::test]
+async fn a_refused_message_ends_the_batch_after_the_messages_before_it() {
+    let narrow = Config::new().max_outgoing_frame(1000);
+    let mut batch = prepared_texts(0..10, &narrow);
+    batch[5] = PreparedMessage::new(MessageKind::Binary, &[7u8; 2000], &Config::new()).unwrap();
+    let refused = |e: &WsError| matches!(e, WsError::Protocol(Error::Misuse(Misuse::PreparedFrameTooLarge)));
+
+    let (mut ws, counts, mut peer) = pair(narrow);
+    let err = ws.send_prepared_batch(&batch).await.unwrap_err();
+    assert!(refused(&err), "{err}");
+    assert_eq!(counts.take(), (1, 0));
+    ws.send_text("after").await.unwrap();
+    let mut want = texts(0..5);
+    want.push("after".to_owned());
+    assert_eq!(receive_texts(&mut peer, 6).await, want);
+
+    // A batch whose first message is refused writes nothing.
+    counts.take();
+    let err = ws.send_prepared_batch(&batch[5..]).await.unwrap_err();
+    assert!(refused(&err), "{err}");
+    assert_eq!(counts.take(), (0, 0));
+
+    let (_rx, writer) = ws.split();
+    let err = writer.send_prepared_batch(&batch).await.unwrap_err();
+    assert!(refused(&err), "split: {err}");
+    assert_eq!(counts.take(), (1, 0), "split");
+    writer.send_text("after").await.unwrap();
+    assert_eq!(receive_texts(&mut peer, 6).await, want, "split");
+}
+
+/// After our Close the connection refuses every message: a batch returns `SendAfterClose`
+/// and writes nothing (the peer sees our Close frame and nothing after it), unsplit and
+/// split.
+#[tokio::test]
+async fn after_our_close_a_batch_is_refused_and_writes_nothing() {
+    let msgs = prepared_texts(0..10, &Config::new());
+    let after_close = |e: &WsError| matches!(e, WsError::Protocol(Error::Misuse(Misuse::SendAfterClose)));
+
+    // Unsplit: the whole close handshake (the peer answers), then a batch.
+    let (mut ws, counts, mut peer) = pair(Config::new());
+    let closing = tokio::spawn(async move {
+        let got = peer.recv().await.map(|m| matches!(m, Message::Close(f) if f.code() == Some(CloseCode::NORMAL)));
+        (got.unwrap(), peer)
+    });
+    timeout(Duration::from_secs(10), ws.close(CloseCode::NORMAL, "")).await.unwrap().unwrap();
+    let (saw_close, mut peer) = closing.await.unwrap();
+    assert!(saw_close);
+    counts.take();
+    let err = ws.send_prepared_batch(&msgs).await.unwrap_err();
+    assert!(after_close(&err), "{err}");
+    assert_eq!(counts.take(), (0, 0));
+    drop(ws);
+    assert!(matches!(peer.recv().await, Err(WsError::Closed)), "the peer saw more than the close");
+
+    // Split: the writer sends our Close; the batch after it is refused.
+    let (ws, counts, mut peer) = pair(Config::new());
+    let (_rx, writer) = ws.split();
+    writer.close(CloseCode::NORMAL, "").await.unwrap();
+    counts.take();
+    let err = writer.send_prepared_batch(&msgs).await.unwrap_err();
+    assert!(after_close(&err), "split: {err}");
+    assert_eq!(counts.take(), (0, 0), "split");
+    drop((_rx, writer));
+    let close = peer.recv().await.unwrap();
+    assert!(matches!(close, Message::Close(f) if f.code() == Some(CloseCode::NORMAL)), "{close:?}");
+    assert!(peer.recv().await.is_err(), "the peer saw more than the close");
+}
