@@ -73,8 +73,8 @@ impl Inbox {
 
 #[cfg(test)]
 mod tests {
-    use alloc::vec;
     use alloc::string::String;
+    use alloc::vec;
     use alloc::vec::Vec;
 
     use super::*;
