@@ -119,3 +119,24 @@ async fn a_burst_goes_out_in_batches_and_what_does_not_fit_queues_in_order() {
     assert_eq!(writer.try_send_prepared_batch(&burst).unwrap(), TrySend::Sent);
     assert_eq!(receive(&mut peer, 40).await, names(0..40));
 }
+
+#[tokio::test]
+async fn a_receiver_that_does_not_read_gets_at_most_the_limit_queued() {
+    use wsproto::adapters::async_ws::TRY_SEND_LIMIT;
+    // The peer never reads: the pipe takes 4 KiB, then everything queues, up to the limit.
+    let (server, _peer) = pair(4096);
+    let (_reader, writer) = server.split();
+    let message = text(0, 16 * 1024);
+    let mut queued = 0;
+    loop {
+        match writer.try_send_prepared(&message).unwrap() {
+            TrySend::Sent | TrySend::Queued => queued += 1,
+            TrySend::Full => break,
+            other => panic!("{other:?}"),
+        }
+        assert!(queued * 16 * 1024 <= TRY_SEND_LIMIT + 32 * 1024, "{queued} messages taken");
+    }
+    assert!(queued * 16 * 1024 >= TRY_SEND_LIMIT, "refused after only {queued} messages");
+    // Refused messages are not counted as sent: still full.
+    assert_eq!(writer.try_send_prepared(&message).unwrap(), TrySend::Full);
+}

@@ -13,6 +13,8 @@ pub(super) trait Space {
     fn bytes_mut(&mut self) -> &mut [u8];
     /// Makes the space at least `len` bytes long; `false` when it cannot.
     fn grow_to(&mut self, len: usize) -> bool;
+    /// Whether [`grow_to`](Self::grow_to) can make the space longer.
+    fn can_grow(&self) -> bool;
 }
 
 impl Space for &mut [u8] {
@@ -26,6 +28,10 @@ impl Space for &mut [u8] {
 
     fn grow_to(&mut self, len: usize) -> bool {
         len <= self.len()
+    }
+
+    fn can_grow(&self) -> bool {
+        false
     }
 }
 
@@ -43,6 +49,10 @@ impl Space for Vec<u8> {
         if len > self.len() {
             self.resize(len, 0);
         }
+        true
+    }
+
+    fn can_grow(&self) -> bool {
         true
     }
 }
@@ -162,6 +172,11 @@ impl<S: Space> Core<S> {
         }
         loop {
             if self.start == self.end && !conn.has_pending_data() {
+                // A failed connection's error repeats (errors are sticky), also with nothing
+                // buffered.
+                if let Some(e) = conn.error() {
+                    return Err(e);
+                }
                 self.make_room(conn)?;
                 return Ok(None);
             }
@@ -308,13 +323,19 @@ impl<S: Space> Core<S> {
         if size - self.end >= need {
             return Ok(());
         }
-        // With room for the header in front of the next message of this size, so that it
-        // is not moved either.
-        let want = self.end.saturating_add(need).saturating_add(crate::frame::MAX_HEADER_LEN);
-        if self.input.grow_to(size.saturating_mul(2).max(want)) {
+        if !self.input.can_grow() {
+            // A fixed buffer that cannot hold the rest of this frame: known now.
+            return Err(conn.fail_message_too_big());
+        }
+        // Grow with the bytes that arrive, never with the length a header announces (a peer
+        // that announces 16 MiB and sends one byte holds no 16 MiB): room for the next read,
+        // at most twice what is held. The room for the header in front of the next message
+        // of this size comes with the read that ends this frame, so that it is not moved.
+        let next_read = need.min(self.read_size);
+        let want = self.end.saturating_add(next_read).saturating_add(crate::frame::MAX_HEADER_LEN);
+        if size - self.end >= next_read || self.input.grow_to(size.saturating_mul(2).max(want)) {
             return Ok(());
         }
-        // A fixed buffer that cannot hold the rest of this frame.
         Err(conn.fail_message_too_big())
     }
 

@@ -70,7 +70,7 @@ pub(crate) use runtime::Alarm;
 pub(crate) use runtime::sealed;
 pub use runtime::{AsyncStream, Runtime};
 pub use socket::{Sender, WebSocket};
-pub use split::{TrySend, WsReader, WsWriter};
+pub use split::{TRY_SEND_LIMIT, TrySend, WsReader, WsWriter};
 use {receive::*, socket::*, split::*, write::*};
 
 /// Default size of the read buffer (frames larger than this are delivered in pieces).

@@ -39,7 +39,16 @@ pub enum TrySend {
     /// The message waits in the connection's output (the stream was full, or another send was
     /// writing); [`WsWriter::flush`] writes it.
     Queued,
+    /// The message was not taken: [`TRY_SEND_LIMIT`] bytes or more already wait for this
+    /// connection (a receiver that reads slowly or not at all). Nothing was sent or queued;
+    /// skip the receiver for this message, or drop it.
+    Full,
 }
+
+/// How many bytes may wait in a connection's output before
+/// [`WsWriter::try_send_prepared`] refuses more ([`TrySend::Full`]): what a fan-out can queue
+/// for a receiver that does not keep up is bounded.
+pub const TRY_SEND_LIMIT: usize = 1 << 20;
 
 /// After a split: the connection and the bytes it produced that no one has started writing yet.
 #[derive(Debug)]
@@ -254,7 +263,8 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
     /// [`TrySend::Sent`] when the stream took all of it, and [`TrySend::Queued`] when the
     /// message waits in the connection's output (the stream was full, or another send on this
     /// connection was writing; it keeps its place in line): then a [`flush`](Self::flush), in a
-    /// task of the connection's, writes it under the write deadline.
+    /// task of the connection's, writes it under the write deadline. What may wait is bounded:
+    /// with [`TRY_SEND_LIMIT`] bytes waiting, the message is refused ([`TrySend::Full`]).
     ///
     /// ```no_run
     /// use wsproto::adapters::async_ws::TrySend;
@@ -266,6 +276,7 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
     ///         Ok(TrySend::Sent) => {}
     ///         // This connection's task awaits `writer.flush()` when woken.
     ///         Ok(TrySend::Queued) => wake_flusher.notify_one(),
+    ///         // This receiver is 1 MiB behind: it misses this message.
     ///         Ok(_) => {}
     ///         // Closing or failed: the connection's own tasks see it too.
     ///         Err(_) => {}
@@ -292,6 +303,9 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
         let Some(mut w) = self.writer.try_lock() else {
             // Another send is writing: the frames queue behind it, copied.
             let mut s = lock(&self.shared);
+            if s.out.len() >= TRY_SEND_LIMIT {
+                return Ok(TrySend::Full);
+            }
             let Shared { conn, out, epoch } = &mut *s;
             let result = msgs.iter().try_for_each(|msg| conn.send_prepared(msg.borrow(), out));
             stamp::<R>(conn, *epoch);
@@ -300,6 +314,9 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
         let Writer { half, inflight, pos, broken, .. } = &mut *w;
         if let Some(f) = broken {
             return Err(f.error());
+        }
+        if inflight.len() - *pos + lock(&self.shared).out.len() >= TRY_SEND_LIMIT {
+            return Ok(TrySend::Full);
         }
         let mut outcome = TrySend::Sent;
         for chunk in msgs.chunks(BATCH) {

@@ -32,6 +32,7 @@ impl Member {
     fn handed(&self, outcome: Result<TrySend, WsError>, count: usize, shared: &Shared) -> Result<(), String> {
         match outcome.map_err(|e| e.to_string())? {
             TrySend::Sent => shared.delivered(count),
+            TrySend::Full => return Err("a receiver fell 1 MiB behind".to_owned()),
             _ => {
                 self.queued.fetch_add(count, Relaxed);
                 self.wake.notify_one();
