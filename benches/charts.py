@@ -133,8 +133,8 @@ def broadcast_chart():
     cells = {}
     for r in rows:
         lib = r.get("library") or r.get("label")
-        key = (r.get("mode"), bool(r.get("compression")), r.get("n") or r.get("connections"))
-        cpu = r.get("cpu_per_msg_us")
+        key = (r.get("mode"), r.get("compression") == "deflate", r.get("n"))
+        cpu = r.get("cpu_us_per_msg")
         if cpu is None:
             continue
         cells.setdefault(key, {}).setdefault(lib, []).append(cpu)
