@@ -315,15 +315,15 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
         if let Some(f) = broken {
             return Err(f.error());
         }
-        if inflight.len() - *pos + lock(&self.shared).out.len() >= TRY_SEND_LIMIT {
-            return Ok(TrySend::Full);
-        }
         let mut outcome = TrySend::Sent;
-        for chunk in msgs.chunks(BATCH) {
+        for (i, chunk) in msgs.chunks(BATCH).enumerate() {
             let mut frames = Frames::default();
             let refused = {
                 let mut s = lock(&self.shared);
                 let Shared { conn, out, epoch } = &mut *s;
+                if i == 0 && inflight.len() - *pos + out.len() >= TRY_SEND_LIMIT {
+                    return Ok(TrySend::Full);
+                }
                 let mut refused = None;
                 for msg in chunk {
                     match conn.prepare_send(msg.borrow()) {
