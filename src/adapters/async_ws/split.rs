@@ -292,7 +292,7 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
     }
 
     /// Sends several prepared messages now, without waiting, as far as the stream takes them
-    /// (see [`try_send_prepared`](Self::try_send_prepared)): up to 32 per vectored write, the
+    /// (see [`try_send_prepared`](Self::try_send_prepared)): up to 128 per vectored write, the
     /// rest queued in order when the stream is full. The fan-out of a burst: every message
     /// waiting for a connection in a few system calls.
     ///
@@ -316,8 +316,9 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
             return Err(f.error());
         }
         let mut outcome = TrySend::Sent;
-        for (i, chunk) in msgs.chunks(BATCH).enumerate() {
-            let mut frames = Frames::default();
+        for (i, chunk) in msgs.chunks(FANOUT_BATCH).enumerate() {
+            let mut frames: [&[u8]; FANOUT_BATCH] = [&[]; FANOUT_BATCH];
+            let mut count = 0;
             let refused = {
                 let mut s = lock(&self.shared);
                 let Shared { conn, out, epoch } = &mut *s;
@@ -327,7 +328,10 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
                 let mut refused = None;
                 for msg in chunk {
                     match conn.prepare_send(msg.borrow()) {
-                        Ok(f) => frames.push(f),
+                        Ok(f) => {
+                            frames[count] = f;
+                            count += 1;
+                        }
                         Err(e) => {
                             refused = Some(e);
                             break;
@@ -346,7 +350,7 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
                 }
                 refused
             };
-            let frames = &frames.frames[..frames.count];
+            let frames = &frames[..count];
             if outcome == TrySend::Queued {
                 // The stream is full: these wait behind what waits already.
                 frames.iter().for_each(|f| inflight.extend_from_slice(f));
@@ -430,6 +434,10 @@ impl<S: AsyncStream<R>, R: Runtime> Link for ReadLink<S, R> {
         &mut self.alarm
     }
 }
+
+/// The most prepared messages one `try_send_prepared_batch` write takes (more than the async
+/// sends' [`BATCH`]: nothing here is held across an await, so the list costs no task memory).
+const FANOUT_BATCH: usize = 128;
 
 /// Writes what the stream takes now, polling it with a waker that does nothing (outside the
 /// runtime's budget, see [`Runtime::poll_now`]): what it does not take stays in the output

@@ -118,7 +118,7 @@ pub(super) async fn write_out<W: AsyncStream<R> + ?Sized, R: Runtime>(
 
 /// The most buffers one vectored write takes (the output buffer and frames written from where
 /// they lie; more wait for the next write, which follows at once).
-pub(super) const MAX_SLICES: usize = 64;
+pub(super) const MAX_SLICES: usize = 130;
 
 /// The output buffer's unwritten bytes followed by frames written from where they lie (a
 /// header and the caller's payload, or prepared messages' frames). When it is dropped before
