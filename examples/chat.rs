@@ -8,10 +8,10 @@
 //!
 //! then open <http://127.0.0.1:9003/> in two browser tabs.
 //!
-//! * Plain HTTP and the WebSocket upgrade are told apart by the crate's own reader,
-//!   `ServerHandshake`: a request that asks for no upgrade comes back as `ServerStatus::Http`
-//!   and gets a minimal HTTP/1.1 response written here (`HttpResponse`, then the connection is
-//!   closed); no HTTP library is involved. An upgrade from a page of another site (an `Origin`
+//! * Plain HTTP and the WebSocket upgrade are told apart by the tokio adapter's
+//!   `accept_or_http`: a request that asks for no upgrade comes back with its stream
+//!   (`Accepted::Http`) and gets a minimal HTTP/1.1 response written here (`HttpResponse`, then
+//!   the connection is closed); no HTTP library is involved. An upgrade from a page of another site (an `Origin`
 //!   that is not this host) is refused with 403, so that no other site can chat in the
 //!   visitor's name.
 //! * Users are numbered (`guest-1`, `guest-2`, ...). Everyone sees a notice when someone joins
@@ -35,13 +35,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::broadcast::{self, error::RecvError};
 use wsproto::adapters::WsError;
-use wsproto::adapters::tokio::{WebSocket, WsWriter};
-use wsproto::handshake::{Accept, HttpRequest, HttpResponse, ServerHandshake, ServerStatus, UpgradeRequest};
-use wsproto::{CloseCode, Config, Connection, Message, MessageKind, PreparedMessage};
+use wsproto::adapters::tokio::{Accepted, WebSocket, WsWriter, accept_or_http};
+use wsproto::handshake::{Accept, HttpRequest, HttpResponse, UpgradeRequest};
+use wsproto::{CloseCode, Config, Message, MessageKind, PreparedMessage};
 
 /// The largest chat message accepted, in bytes.
 const MAX_MESSAGE: u64 = 4096;
@@ -49,8 +49,6 @@ const MAX_MESSAGE: u64 = 4096;
 const ROOM_BACKLOG: usize = 256;
 /// How long a dropped client's Close frame may take to be written.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
-/// How long a client may take to send its request head.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The chat page: its script connects to `/ws` on the host that served it.
 const PAGE: &str = r#"<!doctype html>
@@ -169,49 +167,18 @@ async fn main() -> std::io::Result<()> {
 }
 
 /// Reads one request: serves the page, refuses, or runs a chat session.
-async fn serve(mut stream: TcpStream, room: &Room) -> Result<(), WsError> {
+async fn serve(stream: TcpStream, room: &Room) -> Result<(), WsError> {
     stream.set_nodelay(true)?;
-    let mut reader = ServerHandshake::new();
-    let mut buf = vec![0; 4096];
-    let (status, read) = tokio::time::timeout(REQUEST_TIMEOUT, async {
-        loop {
-            let n = stream.read(&mut buf).await?;
-            if n == 0 {
-                return Err(WsError::Io(std::io::ErrorKind::UnexpectedEof.into()));
-            }
-            match reader.feed(&buf[..n]) {
-                Ok(ServerStatus::NeedMore) => {}
-                Ok(status) => return Ok((status, n)),
-                Err(e) => {
-                    // A malformed request: the crate's ready-made answer (400, 405, 426, 431).
-                    let mut out = Vec::new();
-                    let _ = e.write_response(&mut out);
-                    stream.write_all(&out).await?;
-                    return Err(e.into());
-                }
-            }
-        }
-    })
-    .await
-    .map_err(|_| WsError::Io(std::io::ErrorKind::TimedOut.into()))??;
-    match status {
-        ServerStatus::Http(request) => serve_http(stream, &request).await,
-        ServerStatus::Upgrade(request) => {
-            let mut out = Vec::new();
-            if let Some(refusal) = refuse(&request) {
-                // What cannot be written has no one to tell.
-                let _ = request.reject(&refusal, &mut out);
-                stream.write_all(&out).await?;
-                return Err(WsError::Rejected(Box::new(refusal)));
-            }
-            let negotiated = request.accept(&accept_offer(), &mut out)?;
-            stream.write_all(&out).await?;
-            let config = Config::new().with_adapter_deadlines().max_message_size(MAX_MESSAGE);
-            let conn = Connection::new(negotiated.role, config).with_negotiated(&negotiated);
-            // Bytes the client sent right after its request are the first frames.
-            let ws = WebSocket::from_connection(stream, conn, &buf[request.leftover()..read]);
-            chat(ws, room).await
-        }
+    let config = Config::new().max_message_size(MAX_MESSAGE);
+    // Upgrades are accepted or refused by `refuse`; a plain request comes back with its stream
+    // (the handshake deadline of the adapters bounds the wait for the request head).
+    let decide = |request: &UpgradeRequest| match refuse(request) {
+        Some(refusal) => Err(refusal),
+        None => Ok(accept_offer()),
+    };
+    match accept_or_http(stream, config, decide).await? {
+        Accepted::WebSocket(ws, _) => chat(ws, room).await,
+        Accepted::Http { stream, request, .. } => serve_http(stream, &request).await,
         _ => Err(WsError::Io(std::io::ErrorKind::InvalidData.into())),
     }
 }
@@ -226,10 +193,9 @@ async fn serve_http(mut stream: TcpStream, request: &HttpRequest) -> Result<(), 
             .with_header("Cache-Control", "no-cache")
             .with_body(PAGE),
         ("/", _) => HttpResponse::new(405).with_header("Allow", "GET, HEAD").with_body("method not allowed\n"),
-        ("/ws", _) => HttpResponse::new(426)
-            .with_header("Upgrade", "websocket")
-            .with_header("Sec-WebSocket-Version", "13")
-            .with_body("a WebSocket endpoint: connect with a WebSocket client\n"),
+        ("/ws", _) => {
+            HttpResponse::upgrade_required().with_body("a WebSocket endpoint: connect with a WebSocket client\n")
+        }
         _ => HttpResponse::new(404).with_header("Content-Type", "text/plain").with_body("not found\n"),
     };
     let response = response.with_header("Connection", "close");

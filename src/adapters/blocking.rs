@@ -196,7 +196,7 @@ pub fn accept_with<S: Timeouts>(
     let mut buf = [0; READ_CHUNK];
     loop {
         let n = deadline.io(&mut stream, |s| read_some(s, &mut buf))?;
-        if let Some(done) = server_step(&mut hs, &buf[..n], config, &mut decide) {
+        if let Some(done) = server_step(&mut hs, &buf[..n], config, &mut decide, true) {
             return finish(stream, done, &buf[..n], &deadline);
         }
     }

@@ -18,7 +18,8 @@ pub enum WsError {
     /// (a client), or the rejection we sent (a server).
     Rejected(Box<crate::handshake::HttpResponse>),
     /// A server received a plain HTTP request, not a WebSocket upgrade; it answered 426
-    /// Upgrade Required. To serve plain HTTP on the same port, use
+    /// Upgrade Required. To serve plain HTTP on the same port, use the async adapters'
+    /// `accept_or_http` (the request comes back with its stream) or
     /// [`ServerHandshake`](crate::handshake::ServerHandshake) directly.
     NotWebSocket(Box<crate::handshake::HttpRequest>),
     /// The connection is over: the close handshake finished (the peer's Close frame was

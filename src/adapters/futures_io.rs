@@ -62,6 +62,8 @@ pub type Sender<'a, S> = async_ws::Sender<'a, S, FuturesIo>;
 pub type WsReader<S> = async_ws::WsReader<S, FuturesIo>;
 /// The sending half of a futures-io WebSocket (see [`WebSocket::split`]).
 pub type WsWriter<S> = async_ws::WsWriter<S, FuturesIo>;
+/// What [`accept_or_http`] found: a WebSocket, or a plain HTTP request to answer.
+pub type Accepted<S> = async_ws::Accepted<S, FuturesIo>;
 
 /// An async-io timer and the time it is set for.
 #[derive(Debug)]
@@ -169,4 +171,18 @@ pub async fn accept_with<S: AsyncRead + AsyncWrite + Unpin>(
     decide: impl FnMut(&UpgradeRequest) -> Decision,
 ) -> Result<(WebSocket<S>, Negotiated), WsError> {
     async_ws::accept_with(stream, config, decide).await
+}
+
+/// Runs the server handshake over `stream` like [`accept_with`], but hands a plain HTTP
+/// request (one that asks for no upgrade) back with its stream instead of answering it with
+/// 426: pages and WebSocket on one port (see the tokio adapter's `accept_or_http`).
+///
+/// # Errors
+/// As for [`accept_with`] (never [`WsError::NotWebSocket`]).
+pub async fn accept_or_http<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    config: Config,
+    decide: impl FnMut(&UpgradeRequest) -> Decision,
+) -> Result<Accepted<S>, WsError> {
+    async_ws::accept_or_http(stream, config, decide).await
 }

@@ -25,11 +25,15 @@ pub(crate) struct Done {
 }
 
 /// Feeds the server handshake; `None` means read more.
+///
+/// A plain HTTP request is answered with 426 when `answer_plain`; otherwise nothing is written
+/// and it comes back as [`WsError::NotWebSocket`], for the caller to serve.
 pub(crate) fn server_step(
     hs: &mut ServerHandshake,
     input: &[u8],
     config: Config,
     decide: &mut dyn FnMut(&UpgradeRequest) -> Decision,
+    answer_plain: bool,
 ) -> Option<Done> {
     let mut write = Vec::new();
     let outcome = match hs.feed(input) {
@@ -49,7 +53,9 @@ pub(crate) fn server_step(
             },
         },
         Ok(ServerStatus::Http(request)) => {
-            let _ = HttpResponse::upgrade_required().write(&mut write);
+            if answer_plain {
+                let _ = HttpResponse::upgrade_required().write(&mut write);
+            }
             Err(WsError::NotWebSocket(Box::new(request)))
         }
         Err(e) => Err(answer(e, &mut write)),

@@ -42,6 +42,8 @@ pub type Sender<'a, S> = async_ws::Sender<'a, S, Tokio>;
 pub type WsReader<S> = async_ws::WsReader<S, Tokio>;
 /// The sending half of a tokio WebSocket (see [`WebSocket::split`]).
 pub type WsWriter<S> = async_ws::WsWriter<S, Tokio>;
+/// What [`accept_or_http`] found: a WebSocket, or a plain HTTP request to answer.
+pub type Accepted<S> = async_ws::Accepted<S, Tokio>;
 
 impl sealed::Sealed for Tokio {}
 
@@ -214,4 +216,37 @@ pub async fn accept_with<S: AsyncRead + AsyncWrite + Unpin>(
     decide: impl FnMut(&UpgradeRequest) -> Decision,
 ) -> Result<(WebSocket<S>, Negotiated), WsError> {
     async_ws::accept_with(stream, config, decide).await
+}
+
+/// Runs the server handshake over `stream` like [`accept_with`], but hands a plain HTTP
+/// request (one that asks for no upgrade) back with its stream instead of answering it with
+/// 426: pages and WebSocket on one port with no HTTP server in front (see `examples/chat.rs`).
+/// An upgrade request is accepted or refused by `decide`, as with [`accept_with`].
+///
+/// ```no_run
+/// use tokio::io::AsyncWriteExt;
+/// use wsproto::adapters::tokio::{Accepted, accept_or_http};
+/// use wsproto::handshake::{Accept, HttpResponse};
+/// # async fn demo(stream: tokio::net::TcpStream) -> Result<(), wsproto::adapters::WsError> {
+/// match accept_or_http(stream, wsproto::Config::new(), |_| Ok(Accept::new())).await? {
+///     Accepted::WebSocket(mut ws, _) => ws.send_text("hello").await?,
+///     Accepted::Http { mut stream, request, .. } => {
+///         let page = if request.path == "/" { HttpResponse::new(200).with_body("<h1>hi</h1>") } else { HttpResponse::new(404) };
+///         let mut out = Vec::new();
+///         page.with_header("Connection", "close").write(&mut out)?;
+///         stream.write_all(&out).await?;
+///     }
+///     _ => {}
+/// }
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// As for [`accept_with`] (never [`WsError::NotWebSocket`]).
+pub async fn accept_or_http<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    config: Config,
+    decide: impl FnMut(&UpgradeRequest) -> Decision,
+) -> Result<Accepted<S>, WsError> {
+    async_ws::accept_or_http(stream, config, decide).await
 }

@@ -63,7 +63,8 @@ use crate::{
     TransportAction,
 };
 
-pub(crate) use open::{accept_with, client};
+pub use open::Accepted;
+pub(crate) use open::{accept_or_http, accept_with, client};
 #[cfg(feature = "tokio")]
 pub(crate) use open::{client_handshake, within_handshake_timeout};
 pub(crate) use runtime::Alarm;

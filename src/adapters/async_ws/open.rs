@@ -45,19 +45,71 @@ pub(crate) async fn accept_with<S: AsyncStream<R> + Unpin, R: Runtime>(
 }
 
 async fn server_handshake<S: AsyncStream<R> + Unpin, R: Runtime>(
+    stream: S,
+    config: Config,
+    decide: impl FnMut(&UpgradeRequest) -> Decision,
+) -> Result<(WebSocket<S, R>, Negotiated), WsError> {
+    match read_request(stream, config, decide, true).await? {
+        Accepted::WebSocket(ws, negotiated) => Ok((ws, negotiated)),
+        Accepted::Http { request, .. } => Err(WsError::NotWebSocket(Box::new(request))),
+    }
+}
+
+/// Runs the server handshake over `stream`, within the handshake deadline, and hands a plain
+/// HTTP request back with its stream instead of answering it.
+pub(crate) async fn accept_or_http<S: AsyncStream<R> + Unpin, R: Runtime>(
+    stream: S,
+    config: Config,
+    decide: impl FnMut(&UpgradeRequest) -> Decision,
+) -> Result<Accepted<S, R>, WsError> {
+    let config = config.with_adapter_deadlines();
+    Box::pin(within_handshake_timeout::<R, _>(config, read_request(stream, config, decide, false))).await
+}
+
+/// Reads a request head and answers it: accepts or refuses an upgrade, and answers a plain
+/// request with 426 (`answer_plain`) or hands it back.
+async fn read_request<S: AsyncStream<R> + Unpin, R: Runtime>(
     mut stream: S,
     config: Config,
     mut decide: impl FnMut(&UpgradeRequest) -> Decision,
-) -> Result<(WebSocket<S, R>, Negotiated), WsError> {
+    answer_plain: bool,
+) -> Result<Accepted<S, R>, WsError> {
     let mut hs = ServerHandshake::new();
     // On the heap: a 4 KiB array would make every future that awaits this one 4 KiB larger.
     let mut buf = std::vec![0; READ_CHUNK];
     loop {
         let n = read_some(&mut stream, &mut buf).await?;
-        if let Some(done) = server_step(&mut hs, &buf[..n], config, &mut decide) {
-            return finish(stream, done, &buf[..n]).await;
-        }
+        let Some(done) = server_step(&mut hs, &buf[..n], config, &mut decide, answer_plain) else { continue };
+        return match done.outcome {
+            Err(WsError::NotWebSocket(request)) if !answer_plain => {
+                let read_ahead = buf[request.leftover.min(n)..n].to_vec();
+                Ok(Accepted::Http { stream, request: *request, read_ahead })
+            }
+            _ => finish(stream, done, &buf[..n]).await.map(|(ws, negotiated)| Accepted::WebSocket(ws, negotiated)),
+        };
     }
+}
+
+/// What [`accept_or_http`](crate::adapters::tokio::accept_or_http) found on a connection: a
+/// WebSocket it accepted, or a plain HTTP request for the caller to answer on the same stream
+/// (a page, a health check, a 404): HTTP and WebSocket on one port without an HTTP server.
+#[derive(Debug)]
+#[non_exhaustive]
+// Returned once per connection and matched at once: boxing the WebSocket would cost an
+// allocation per connection for no gain.
+#[allow(clippy::large_enum_variant)]
+pub enum Accepted<S, R: Runtime> {
+    /// The upgrade was accepted (the 101 response is written).
+    WebSocket(WebSocket<S, R>, Negotiated),
+    /// A request that asks for no upgrade; nothing has been written.
+    Http {
+        /// The connection, to write the response to.
+        stream: S,
+        /// The request head.
+        request: crate::handshake::HttpRequest,
+        /// Bytes read after the head: the start of a body, or of the next request.
+        read_ahead: Vec<u8>,
+    },
 }
 
 /// Runs an opening handshake within [`Config::handshake_timeout`]; dropping it at the
