@@ -2,7 +2,8 @@
 //! vectored write per 32 messages (10 messages: one write; 40: two), on the unsplit socket,
 //! through `recv_with_sender`'s `Sender` and through a split writer; a message the connection
 //! refuses ends the batch after the messages before it, which are written; after our Close
-//! nothing is written. The futures-io adapter's counts are in tests/futures_io_adapter.rs.
+//! nothing is written. The fan-out's `try_send_prepared_batch` takes 256 messages per write. The
+//! futures-io adapter's counts are in tests/futures_io_adapter.rs.
 #![cfg(feature = "tokio")]
 
 use std::io::{self, IoSlice};
@@ -244,4 +245,21 @@ async fn after_our_close_a_batch_is_refused_and_writes_nothing() {
     let close = peer.recv().await.unwrap();
     assert!(matches!(close, Message::Close(f) if f.code() == Some(CloseCode::NORMAL)), "{close:?}");
     assert!(peer.recv().await.is_err(), "the peer saw more than the close");
+}
+
+#[tokio::test]
+async fn a_fan_out_burst_takes_one_write_per_256_messages_and_one_message_one_write() {
+    use wsproto::adapters::async_ws::TrySend;
+    let (ws, counts, mut peer) = pair(Config::new());
+    let (_reader, writer) = ws.split();
+    // 600 messages: 256 + 256 + 88, each write taken whole by the 1 MiB pipe.
+    let msgs = prepared_texts(0..600, &Config::new());
+    assert_eq!(writer.try_send_prepared_batch(&msgs).unwrap(), TrySend::Sent);
+    assert_eq!(counts.take(), (3, 0));
+    assert_eq!(receive_texts(&mut peer, 600).await, texts(0..600));
+    // One message, alone or as a batch of one: one write.
+    assert_eq!(writer.try_send_prepared(&msgs[7]).unwrap(), TrySend::Sent);
+    assert_eq!(writer.try_send_prepared_batch(&msgs[8..9]).unwrap(), TrySend::Sent);
+    assert_eq!(counts.take(), (2, 0));
+    assert_eq!(receive_texts(&mut peer, 2).await, texts(7..9));
 }

@@ -2,7 +2,7 @@
 //! [async WebSocket](super::async_ws) on `futures_io::{AsyncRead, AsyncWrite}` (smol,
 //! async-std, async-net, `futures::io`), with async-io's timers (the reactor smol and async-std
 //! run on; under another executor async-io drives its timers from a thread of its own) and
-//! async-lock's mutex.
+//! futures-util's mutex.
 //!
 //! Everything the tokio adapter guarantees holds here, by the same code: a cancel-safe
 //! [`WebSocket::recv`], sends that a dropped future never half-writes, bounded buffers,

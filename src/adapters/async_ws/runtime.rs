@@ -1,5 +1,5 @@
 //! What the async WebSocket needs from a runtime: a clock, a timer that moves, and streams it
-//! can poll (the writer half after a split waits on async-lock's mutex, which needs no
+//! can poll (the writer half after a split waits on futures-util's mutex, which needs no
 //! runtime). The tokio adapter ([`Tokio`](crate::adapters::tokio::Tokio)) and the
 //! futures-io adapter ([`FuturesIo`](crate::adapters::futures_io::FuturesIo)) are the two
 //! implementations; everything else (the cancel-safe receive loop, writes under the deadlines,

@@ -232,17 +232,13 @@ impl<S: AsyncStream<R>, R: Runtime> WebSocket<S, R> {
     /// written, and a message found but not yet returned, carry over.
     pub fn split(self) -> (WsReader<S, R>, WsWriter<S, R>) {
         let Core { stream, conn, out, pos, epoch, broken, alarm } = self.core;
-        let (read, write) = halves(stream);
-        let shared = Arc::new(Mutex::new(Shared { conn, out: Vec::new(), epoch }));
-        let writer = Arc::new(async_lock::Mutex::new(Writer { half: write, inflight: out, pos, broken, alarm }));
-        let link = ReadLink {
-            half: read,
-            epoch,
-            shared: Arc::clone(&shared),
-            writer: Arc::clone(&writer),
-            alarm: Alarm::default(),
-        };
-        (WsReader { link, incoming: self.incoming }, WsWriter { shared, writer })
+        let core = Arc::new(SplitCore {
+            shared: Mutex::new(Shared { conn, out: Vec::new(), epoch }),
+            writer: futures_util::lock::Mutex::new(Writer { inflight: out, pos, broken, alarm }),
+            stream: Mutex::new(stream),
+        });
+        let link = ReadLink { core: Arc::clone(&core), epoch, alarm: Alarm::default() };
+        (WsReader { link, incoming: self.incoming }, WsWriter { core })
     }
 }
 

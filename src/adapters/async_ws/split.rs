@@ -14,19 +14,18 @@ pub struct WsReader<S, R: Runtime> {
 /// The sending half of a WebSocket (see [`WebSocket::split`]). Cloneable: every clone sends on
 /// the same connection, and frames from different clones are never interleaved within a frame.
 pub struct WsWriter<S, R: Runtime> {
-    pub(super) shared: Arc<Mutex<Shared<R>>>,
-    pub(super) writer: Arc<async_lock::Mutex<Writer<S, R>>>,
+    pub(super) core: Arc<SplitCore<S, R>>,
 }
 
 impl<S, R: Runtime> core::fmt::Debug for WsWriter<S, R> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("WsWriter").field("state", &lock(&self.shared).conn.state()).finish_non_exhaustive()
+        f.debug_struct("WsWriter").field("state", &lock(&self.core.shared).conn.state()).finish_non_exhaustive()
     }
 }
 
 impl<S, R: Runtime> Clone for WsWriter<S, R> {
     fn clone(&self) -> Self {
-        Self { shared: Arc::clone(&self.shared), writer: Arc::clone(&self.writer) }
+        Self { core: Arc::clone(&self.core) }
     }
 }
 
@@ -50,6 +49,18 @@ pub enum TrySend {
 /// for a receiver that does not keep up is bounded.
 pub const TRY_SEND_LIMIT: usize = 1 << 20;
 
+/// After a split: everything the halves share, in one allocation (a fan-out to thousands of
+/// connections touches one place in memory per connection, besides the stream itself).
+pub(super) struct SplitCore<S, R: Runtime> {
+    /// The connection, locked only inside a poll.
+    pub(super) shared: Mutex<Shared<R>>,
+    /// The write side, held by one send at a time across its awaits.
+    pub(super) writer: futures_util::lock::Mutex<Writer<R>>,
+    /// The stream, locked only while it is polled (never across an await), so the reader's
+    /// read and the writer's write wait on it independently.
+    pub(super) stream: Mutex<Stream<S>>,
+}
+
 /// After a split: the connection and the bytes it produced that no one has started writing yet.
 #[derive(Debug)]
 pub(super) struct Shared<R: Runtime> {
@@ -61,8 +72,7 @@ pub(super) struct Shared<R: Runtime> {
 /// After a split: the write half, with the bytes being written and how far they got (so that a
 /// cancelled write resumes instead of losing or repeating bytes).
 #[derive(Debug)]
-pub(super) struct Writer<S, R: Runtime> {
-    pub(super) half: Half<S>,
+pub(super) struct Writer<R: Runtime> {
     pub(super) inflight: Vec<u8>,
     pub(super) pos: usize,
     /// A write failed or stalled: the stream takes no more frames.
@@ -73,10 +83,8 @@ pub(super) struct Writer<S, R: Runtime> {
 
 /// After a split: what the reader needs besides its buffers.
 pub(super) struct ReadLink<S, R: Runtime> {
-    pub(super) half: Half<S>,
+    pub(super) core: Arc<SplitCore<S, R>>,
     pub(super) epoch: R::Instant,
-    pub(super) shared: Arc<Mutex<Shared<R>>>,
-    pub(super) writer: Arc<async_lock::Mutex<Writer<S, R>>>,
     /// The timer for the deadlines of reads.
     pub(super) alarm: Alarm<R>,
 }
@@ -87,33 +95,20 @@ impl<S, R: Runtime> core::fmt::Debug for ReadLink<S, R> {
     }
 }
 
-/// One half of a split stream: the stream behind a lock that is held only while the stream is
-/// polled (never across an await), so the reader's read and the writer's write wait on the
-/// stream independently.
-pub(super) struct Half<S>(Arc<Mutex<Stream<S>>>);
+/// The split stream seen from one half, for one operation: a [`AsyncStream`] that locks the
+/// stream for each poll.
+struct Half<'a, S>(&'a Mutex<Stream<S>>);
 
-impl<S> core::fmt::Debug for Half<S> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("Half")
-    }
-}
-
-/// The two halves of a stream.
-pub(super) fn halves<S>(stream: Stream<S>) -> (Half<S>, Half<S>) {
-    let shared = Arc::new(Mutex::new(stream));
-    (Half(Arc::clone(&shared)), Half(shared))
-}
-
-impl<S> Half<S> {
+impl<S> Half<'_, S> {
     fn stream(&self) -> std::sync::MutexGuard<'_, Stream<S>> {
         // Held only inside a poll; a panic there leaves the stream as usable as it was.
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-impl<S: AsyncStream<R>, R: Runtime> sealed::Stream<R> for Half<S> {}
+impl<S: AsyncStream<R>, R: Runtime> sealed::Stream<R> for Half<'_, S> {}
 
-impl<S: AsyncStream<R>, R: Runtime> AsyncStream<R> for Half<S> {
+impl<S: AsyncStream<R>, R: Runtime> AsyncStream<R> for Half<'_, S> {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<std::io::Result<usize>> {
         self.stream().as_mut().poll_read(cx, buf)
     }
@@ -161,12 +156,12 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
         f: impl FnOnce(&mut Connection, &mut Vec<u8>) -> Result<(), crate::Error>,
     ) -> Result<(), WsError> {
         {
-            let mut s = lock(&self.shared);
+            let mut s = lock(&self.core.shared);
             let Shared { conn, out, epoch } = &mut *s;
             f(conn, out)?;
             stamp::<R>(conn, *epoch);
         }
-        flush_shared(&self.shared, &self.writer).await
+        flush_shared(&self.core).await
     }
 
     /// Sends a message of either kind (text must be UTF-8).
@@ -213,7 +208,7 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
     /// # Errors
     /// As for [`WebSocket::send_prepared`].
     pub async fn send_prepared(&self, msg: &PreparedMessage) -> Result<(), WsError> {
-        write_shared(&self.shared, &self.writer, |s| {
+        write_shared(&self.core, |s| {
             let Shared { conn, out, epoch } = s;
             let frames = conn.prepare_send(msg)?;
             stamp::<R>(conn, *epoch);
@@ -232,7 +227,7 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
     pub async fn send_prepared_batch<M: Borrow<PreparedMessage>>(&self, msgs: &[M]) -> Result<(), WsError> {
         for chunk in msgs.chunks(BATCH) {
             let mut refused = None;
-            write_shared(&self.shared, &self.writer, |s| {
+            write_shared(&self.core, |s| {
                 let Shared { conn, out, epoch } = s;
                 let mut frames = Frames::default();
                 for msg in chunk {
@@ -288,11 +283,12 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
     /// # Errors
     /// As for [`WebSocket::send_prepared`]; a failed write is sticky, as for every send.
     pub fn try_send_prepared(&self, msg: &PreparedMessage) -> Result<TrySend, WsError> {
-        self.try_send_prepared_batch(core::slice::from_ref(msg))
+        // One message: a list of one frame, not a batch's (the fan-out's hot path).
+        self.try_send_chunks::<1, 2>(core::slice::from_ref(msg))
     }
 
     /// Sends several prepared messages now, without waiting, as far as the stream takes them
-    /// (see [`try_send_prepared`](Self::try_send_prepared)): up to 128 per vectored write, the
+    /// (see [`try_send_prepared`](Self::try_send_prepared)): up to 256 per vectored write, the
     /// rest queued in order when the stream is full. The fan-out of a burst: every message
     /// waiting for a connection in a few system calls.
     ///
@@ -300,9 +296,22 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
     /// As for [`send_prepared_batch`](Self::send_prepared_batch): when the connection refuses
     /// a message, the messages before it have been sent or queued.
     pub fn try_send_prepared_batch<M: Borrow<PreparedMessage>>(&self, msgs: &[M]) -> Result<TrySend, WsError> {
-        let Some(mut w) = self.writer.try_lock() else {
+        match msgs {
+            [msg] => self.try_send_chunks::<1, 2>(core::slice::from_ref(msg)),
+            _ => self.try_send_chunks::<FANOUT_BATCH, { FANOUT_BATCH + 1 }>(msgs),
+        }
+    }
+
+    /// [`try_send_prepared_batch`](Self::try_send_prepared_batch), `N` messages per write of
+    /// up to `SLICES` buffers (`N + 1`: the output's rest, then the frames).
+    fn try_send_chunks<const N: usize, const SLICES: usize>(
+        &self,
+        msgs: &[impl Borrow<PreparedMessage>],
+    ) -> Result<TrySend, WsError> {
+        let split = &*self.core;
+        let Some(mut w) = split.writer.try_lock() else {
             // Another send is writing: the frames queue behind it, copied.
-            let mut s = lock(&self.shared);
+            let mut s = lock(&split.shared);
             if s.out.len() >= TRY_SEND_LIMIT {
                 return Ok(TrySend::Full);
             }
@@ -311,16 +320,16 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
             stamp::<R>(conn, *epoch);
             return result.map(|()| TrySend::Queued).map_err(WsError::from);
         };
-        let Writer { half, inflight, pos, broken, .. } = &mut *w;
+        let Writer { inflight, pos, broken, .. } = &mut *w;
         if let Some(f) = broken {
             return Err(f.error());
         }
         let mut outcome = TrySend::Sent;
-        for (i, chunk) in msgs.chunks(FANOUT_BATCH).enumerate() {
-            let mut frames: [&[u8]; FANOUT_BATCH] = [&[]; FANOUT_BATCH];
+        for (i, chunk) in msgs.chunks(N).enumerate() {
+            let mut frames: [&[u8]; N] = [&[]; N];
             let mut count = 0;
             let refused = {
-                let mut s = lock(&self.shared);
+                let mut s = lock(&split.shared);
                 let Shared { conn, out, epoch } = &mut *s;
                 if i == 0 && inflight.len() - *pos + out.len() >= TRY_SEND_LIMIT {
                     return Ok(TrySend::Full);
@@ -355,7 +364,7 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
                 // The stream is full: these wait behind what waits already.
                 frames.iter().for_each(|f| inflight.extend_from_slice(f));
             } else {
-                let written = write_now(Pin::new(&mut *half), Unwritten::new(inflight, pos, frames));
+                let written = write_now::<S, R, SLICES>(&split.stream, Unwritten::new(inflight, pos, frames));
                 if let Err(e) = &written {
                     // Sticky, as for every write.
                     *broken = broken.or(WriteFailure::of(e));
@@ -387,7 +396,7 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
 
     /// What to do with the transport now.
     pub fn transport_action(&self) -> TransportAction {
-        lock(&self.shared).conn.transport_action()
+        lock(&self.core.shared).conn.transport_action()
     }
 
     /// Writes out everything the connection produced. Cancel-safe.
@@ -395,7 +404,7 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
     /// # Errors
     /// [`WsError::Io`] from the stream.
     pub async fn flush(&self) -> Result<(), WsError> {
-        flush_shared(&self.shared, &self.writer).await
+        flush_shared(&self.core).await
     }
 }
 
@@ -407,7 +416,7 @@ impl<S: AsyncStream<R>, R: Runtime> Link for ReadLink<S, R> {
     }
 
     fn with<T>(&mut self, f: impl FnOnce(&mut Connection, &mut Vec<u8>) -> T) -> T {
-        let mut s = lock(&self.shared);
+        let mut s = lock(&self.core.shared);
         let Shared { conn, out, .. } = &mut *s;
         f(conn, out)
     }
@@ -419,11 +428,11 @@ impl<S: AsyncStream<R>, R: Runtime> Link for ReadLink<S, R> {
     }
 
     async fn flush(&mut self) -> Result<(), WsError> {
-        flush_shared(&self.shared, &self.writer).await
+        flush_shared(&self.core).await
     }
 
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.half).poll_read(cx, buf)
+        Pin::new(&mut Half(&self.core.stream)).poll_read(cx, buf)
     }
 
     fn idle(&mut self) {
@@ -436,19 +445,24 @@ impl<S: AsyncStream<R>, R: Runtime> Link for ReadLink<S, R> {
 }
 
 /// The most prepared messages one `try_send_prepared_batch` write takes (more than the async
-/// sends' [`BATCH`]: nothing here is held across an await, so the list costs no task memory).
-const FANOUT_BATCH: usize = 128;
+/// sends' [`BATCH`]: nothing here is held across an await, so the list costs no task memory;
+/// a burst of up to 256 messages goes out in one system call).
+const FANOUT_BATCH: usize = 256;
 
 /// Writes what the stream takes now, polling it with a waker that does nothing (outside the
-/// runtime's budget, see [`Runtime::poll_now`]): what it does not take stays in the output
-/// (see [`Unwritten`]), for a flush by a task that waits properly.
-fn write_now<S: AsyncStream<R> + ?Sized, R: Runtime>(
-    mut stream: Pin<&mut S>,
+/// runtime's budget, see [`Runtime::poll_now`]), with the stream locked once for the writes
+/// and the flush: what it does not take stays in the output (see [`Unwritten`]), for a flush
+/// by a task that waits properly. Up to `SLICES` buffers per vectored write (the output's rest
+/// and the frames: a batch of `N` frames goes out in one write with `N + 1`).
+fn write_now<S: AsyncStream<R>, R: Runtime, const SLICES: usize>(
+    stream: &Mutex<Stream<S>>,
     mut unwritten: Unwritten<'_, '_>,
 ) -> Result<TrySend, WsError> {
+    let half = Half(stream);
+    let mut stream = half.stream();
     R::poll_now(|cx| {
         loop {
-            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+            let mut slices = [IoSlice::new(&[]); SLICES];
             let count = unwritten.slices(&mut slices);
             if count == 0 {
                 return match stream.as_mut().poll_flush(cx) {
@@ -469,11 +483,8 @@ fn write_now<S: AsyncStream<R> + ?Sized, R: Runtime>(
 
 /// Moves produced bytes to the in-flight buffer and writes them, resuming a cancelled write
 /// (after a split).
-pub(super) async fn flush_shared<S: AsyncStream<R>, R: Runtime>(
-    shared: &Mutex<Shared<R>>,
-    writer: &async_lock::Mutex<Writer<S, R>>,
-) -> Result<(), WsError> {
-    write_shared(shared, writer, |_| Ok(Frames::default())).await
+pub(super) async fn flush_shared<S: AsyncStream<R>, R: Runtime>(split: &SplitCore<S, R>) -> Result<(), WsError> {
+    write_shared(split, |_| Ok(Frames::default())).await
 }
 
 /// Frames a send command left to the caller, written from where they lie.
@@ -505,12 +516,12 @@ impl<'f> Frames<'f> {
 /// frames) and returns the frames, which go out behind everything produced before them, in the
 /// same vectored write.
 pub(super) async fn write_shared<'f, S: AsyncStream<R>, R: Runtime>(
-    shared: &Mutex<Shared<R>>,
-    writer: &async_lock::Mutex<Writer<S, R>>,
+    split: &SplitCore<S, R>,
     frames: impl FnOnce(&mut Shared<R>) -> Result<Frames<'f>, crate::Error>,
 ) -> Result<(), WsError> {
+    let SplitCore { shared, writer, stream } = split;
     let mut w = writer.lock().await;
-    let Writer { half, inflight, pos, broken, alarm } = &mut *w;
+    let Writer { inflight, pos, broken, alarm } = &mut *w;
     if let Some(f) = broken {
         return Err(f.error());
     }
@@ -534,7 +545,7 @@ pub(super) async fn write_shared<'f, S: AsyncStream<R>, R: Runtime>(
     let mut frames = &frames.frames[..frames.count];
     let result = async {
         loop {
-            write_out(Pin::new(&mut *half), Unwritten::new(inflight, pos, frames), &mut guard).await?;
+            write_out(Pin::new(&mut Half(stream)), Unwritten::new(inflight, pos, frames), &mut guard).await?;
             frames = &[];
             core::mem::swap(&mut lock(shared).out, inflight);
             if inflight.is_empty() {

@@ -241,8 +241,20 @@ fn cpu_times() -> (f64, f64) {
     (secs(usage.ru_utime), secs(usage.ru_stime))
 }
 
+/// CLOCK_MONOTONIC in seconds: the clock `perf record -k CLOCK_MONOTONIC` stamps its samples
+/// with, so a profile can be cut to the measured window (`benches/loadgen/broadcast_profile.sh`).
+fn monotonic() -> f64 {
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: a valid pointer to a `timespec` that lives across the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime failed");
+    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+}
+
 /// What the broadcast cost.
 struct Measured {
+    /// The measured window on CLOCK_MONOTONIC.
+    window: (f64, f64),
     wall: f64,
     user: f64,
     sys: f64,
@@ -301,11 +313,14 @@ where
     // Leaked: the texts live as long as the process (one run per process).
     let texts: &'a [String] = Vec::leak(texts);
     let (user0, sys0) = cpu_times();
+    let mono0 = monotonic();
     let start = Instant::now();
     tokio::time::timeout(PHASE_TIMEOUT, run(texts)).await.map_err(|_| "broadcast timed out".to_owned())??;
     let wall = start.elapsed().as_secs_f64();
+    let mono1 = monotonic();
     let (user1, sys1) = cpu_times();
-    Ok(Measured { wall, user: user1 - user0, sys: sys1 - sys0, delivered: shared.delivered.load(Relaxed) })
+    let delivered = shared.delivered.load(Relaxed);
+    Ok(Measured { window: (mono0, mono1), wall, user: user1 - user0, sys: sys1 - sys0, delivered })
 }
 
 async fn run(a: &Args) -> Result<(Measured, String), String> {
@@ -368,7 +383,7 @@ fn main() {
         "{{\"library\":\"{}\",\"mode\":\"{mode}\",\"compression\":\"{}\",\"n\":{},\"m\":{},\"size\":{},\
          \"wall_s\":{:.6},\"user_s\":{:.6},\"sys_s\":{:.6},\"cpu_us_per_msg\":{:.4},\"user_us_per_msg\":{:.4},\
          \"sys_us_per_msg\":{:.4},\"delivered\":{},\"client_received\":{received},\"client_ok\":{ok},\
-         \"client_report\":\"{}\"}}",
+         \"client_report\":\"{}\",\"window_mono_s\":[{:.6},{:.6}]}}",
         a.lib,
         if a.deflate { "deflate" } else { "none" },
         a.connections,
@@ -382,6 +397,8 @@ fn main() {
         per(m.sys),
         m.delivered,
         report.replace(['"', '\\'], "'"),
+        m.window.0,
+        m.window.1,
     );
     // Ends the process without waiting for the connection tasks (they hold their sockets).
     drop(runtime);
