@@ -126,7 +126,13 @@ def throughput_chart():
 
 
 def broadcast_chart():
-    files = newest("benches/loadgen/results/broadcast-*.jsonl", 1)
+    # The newest run of the whole matrix (both modes, with compression): a partial re-run
+    # (one mode, some libraries) would leave groups out of the chart.
+    def full(path):
+        rows = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+        return {r.get("mode") for r in rows} >= {"burst", "paced"} and any(r.get("compression") == "deflate" for r in rows)
+
+    files = [f for f in newest("benches/loadgen/results/broadcast-*.jsonl") if full(f)][:1]
     if not files:
         return None
     rows = [json.loads(line) for line in open(files[0], encoding="utf-8") if line.strip()]
