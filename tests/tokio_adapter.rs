@@ -230,7 +230,7 @@ fn pattern(len: usize) -> Vec<u8> {
 const SIZES: [usize; 6] = [0, 125, 2047, 2048, 65536, 1 << 20];
 
 /// A server that echoes with `recv_with_sender` until the client closes; returns the count.
-async fn echo_server<S: AsyncRead + AsyncWrite + Send + 'static>(io: S) -> usize {
+async fn echo_server<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(io: S) -> usize {
     let mut ws = WebSocket::from_connection(io, Connection::new(Role::Server, Config::new()), &[]);
     let mut echoed = 0;
     loop {
@@ -252,8 +252,8 @@ async fn echo_server<S: AsyncRead + AsyncWrite + Send + 'static>(io: S) -> usize
 /// between) to an unsplit echo server and checks every echo.
 async fn round_trips<A, B>(server_io: A, client_io: B, sizes: &[usize])
 where
-    A: AsyncRead + AsyncWrite + Send + 'static,
-    B: AsyncRead + AsyncWrite,
+    A: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    B: AsyncRead + AsyncWrite + Unpin,
 {
     let server = tokio::spawn(echo_server(server_io));
     let conn = Connection::new(Role::Client, Config::new()).with_key_source(KeySource::seeded(7));

@@ -109,11 +109,15 @@ impl Runtime for FuturesIo {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + ?Sized> sealed::Stream<FuturesIo> for S {}
+impl<S: AsyncRead + AsyncWrite + Unpin + ?Sized> sealed::Stream<FuturesIo> for S {}
 
-impl<S: AsyncRead + AsyncWrite + ?Sized> AsyncStream<FuturesIo> for S {
+impl<S: AsyncRead + AsyncWrite + Unpin + ?Sized> AsyncStream<FuturesIo> for S {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         AsyncRead::poll_read(self, cx, buf)
+    }
+
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        AsyncWrite::poll_write(self, cx, buf)
     }
 
     fn poll_write_vectored(

@@ -82,9 +82,9 @@ impl Runtime for Tokio {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + ?Sized> sealed::Stream<Tokio> for S {}
+impl<S: AsyncRead + AsyncWrite + Unpin + ?Sized> sealed::Stream<Tokio> for S {}
 
-impl<S: AsyncRead + AsyncWrite + ?Sized> AsyncStream<Tokio> for S {
+impl<S: AsyncRead + AsyncWrite + Unpin + ?Sized> AsyncStream<Tokio> for S {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let mut buf = ReadBuf::new(buf);
         match AsyncRead::poll_read(self, cx, &mut buf) {
@@ -92,6 +92,10 @@ impl<S: AsyncRead + AsyncWrite + ?Sized> AsyncStream<Tokio> for S {
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => Poll::Pending,
         }
+    }
+
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        AsyncWrite::poll_write(self, cx, buf)
     }
 
     fn poll_write_vectored(

@@ -92,8 +92,9 @@ pub(super) const VECTORED_MIN: usize = 2048;
 /// The most prepared messages one write takes ([`WebSocket::send_prepared_batch`]).
 const BATCH: usize = 32;
 
-/// The stream, boxed so that streams that are not `Unpin` work without pinning the WebSocket.
-pub(super) type Stream<S> = Pin<Box<S>>;
+/// The stream, held inline (an [`AsyncStream`] is `Unpin`): one pointer fewer to follow on
+/// every read and write, one allocation fewer per connection.
+pub(super) type Stream<S> = S;
 
 /// The time on the clock that starts at `epoch`.
 pub(super) fn now<R: Runtime>(epoch: R::Instant) -> Timestamp {

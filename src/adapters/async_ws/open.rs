@@ -152,8 +152,7 @@ async fn read_some<S: AsyncStream<R> + Unpin, R: Runtime>(stream: &mut S, buf: &
 /// Writes all of `bytes`, then flushes the stream.
 async fn write_all<S: AsyncStream<R> + Unpin, R: Runtime>(stream: &mut S, mut bytes: &[u8]) -> Result<(), WsError> {
     while !bytes.is_empty() {
-        let slice = [IoSlice::new(bytes)];
-        match core::future::poll_fn(|cx| Pin::new(&mut *stream).poll_write_vectored(cx, &slice)).await? {
+        match core::future::poll_fn(|cx| Pin::new(&mut *stream).poll_write(cx, bytes)).await? {
             0 => return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into()),
             n => bytes = &bytes[n..],
         }

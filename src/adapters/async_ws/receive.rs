@@ -46,7 +46,7 @@ impl<S: AsyncStream<R>, R: Runtime> Link for Core<S, R> {
     }
 
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<std::io::Result<usize>> {
-        self.stream.as_mut().poll_read(cx, buf)
+        Pin::new(&mut self.stream).poll_read(cx, buf)
     }
 
     fn alarm(&mut self) -> &mut Alarm<R> {

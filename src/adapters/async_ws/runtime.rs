@@ -39,10 +39,14 @@ pub trait Runtime: sealed::Sealed + Debug + Sized + Send + Sync + 'static {
 }
 
 /// A byte stream of runtime `R` (tokio's `AsyncRead + AsyncWrite`, or futures-io's): what the
-/// async WebSocket reads from and writes to. Implemented for every such stream; sealed.
-pub trait AsyncStream<R: Runtime>: sealed::Stream<R> {
+/// async WebSocket reads from and writes to. Implemented for every such stream that is
+/// `Unpin` (as tokio's and smol's sockets are; pass a stream that is not as `Box::pin(stream)`),
+/// so the WebSocket holds it inline; sealed.
+pub trait AsyncStream<R: Runtime>: sealed::Stream<R> + Unpin {
     /// Reads into `buf`; `Ok(0)` is the end of the stream.
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+    /// Writes from `buf`; returns how many bytes were written.
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
     /// Writes from `bufs` in order; returns how many bytes were written.
     fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[IoSlice<'_>])
     -> Poll<io::Result<usize>>;

@@ -64,7 +64,6 @@ impl<S: AsyncStream<R>, R: Runtime> WebSocket<S, R> {
     pub fn with_read_buffer(stream: S, conn: Connection, leftover: &[u8], capacity: usize) -> Self {
         let inbox = Inbox::new(capacity, leftover);
         let epoch = R::now();
-        let stream = Box::pin(stream);
         let core = Core { stream, conn, out: Vec::new(), pos: 0, epoch, broken: None, alarm: Alarm::default() };
         Self { core, incoming: Incoming { inbox, ready: None } }
     }
@@ -436,7 +435,7 @@ impl<S: AsyncStream<R>, R: Runtime> Core<S, R> {
         let Self { stream, conn, out, pos, epoch, broken, alarm } = self;
         let stall = conn.config().write_timeout;
         let mut guard = Guard { deadlines: ConnDeadlines::<R> { conn, epoch: *epoch }, stall, alarm };
-        let result = write_out(stream.as_mut(), Unwritten::new(out, pos, frames), &mut guard).await;
+        let result = write_out(Pin::new(stream), Unwritten::new(out, pos, frames), &mut guard).await;
         record(broken, result)
     }
 }

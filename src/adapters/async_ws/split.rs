@@ -110,7 +110,11 @@ impl<S: AsyncStream<R>, R: Runtime> sealed::Stream<R> for Half<'_, S> {}
 
 impl<S: AsyncStream<R>, R: Runtime> AsyncStream<R> for Half<'_, S> {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<std::io::Result<usize>> {
-        self.stream().as_mut().poll_read(cx, buf)
+        Pin::new(&mut *self.stream()).poll_read(cx, buf)
+    }
+
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut *self.stream()).poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -118,7 +122,7 @@ impl<S: AsyncStream<R>, R: Runtime> AsyncStream<R> for Half<'_, S> {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        self.stream().as_mut().poll_write_vectored(cx, bufs)
+        Pin::new(&mut *self.stream()).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -126,7 +130,7 @@ impl<S: AsyncStream<R>, R: Runtime> AsyncStream<R> for Half<'_, S> {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        self.stream().as_mut().poll_flush(cx)
+        Pin::new(&mut *self.stream()).poll_flush(cx)
     }
 }
 
@@ -465,13 +469,13 @@ fn write_now<S: AsyncStream<R>, R: Runtime, const SLICES: usize>(
             let mut slices = [IoSlice::new(&[]); SLICES];
             let count = unwritten.slices(&mut slices);
             if count == 0 {
-                return match stream.as_mut().poll_flush(cx) {
+                return match Pin::new(&mut *stream).poll_flush(cx) {
                     Poll::Ready(Ok(())) => Ok(TrySend::Sent),
                     Poll::Ready(Err(e)) => Err(e.into()),
                     Poll::Pending => Ok(TrySend::Queued),
                 };
             }
-            match stream.as_mut().poll_write_vectored(cx, &slices[..count]) {
+            match poll_write_slices(Pin::new(&mut *stream), cx, &slices[..count]) {
                 Poll::Ready(Ok(0)) => return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into()),
                 Poll::Ready(Ok(n)) => unwritten.advance(n),
                 Poll::Ready(Err(e)) => return Err(e.into()),

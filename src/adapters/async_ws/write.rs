@@ -78,7 +78,7 @@ pub(super) async fn write_out<W: AsyncStream<R> + ?Sized, R: Runtime>(
                     flushing = true;
                     continue;
                 }
-                match stream.as_mut().poll_write_vectored(cx, &slices[..count]) {
+                match poll_write_slices(stream.as_mut(), cx, &slices[..count]) {
                     Poll::Ready(Ok(0)) => {
                         return Poll::Ready(Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into()));
                     }
@@ -114,6 +114,21 @@ pub(super) async fn write_out<W: AsyncStream<R> + ?Sized, R: Runtime>(
         }
     })
     .await
+}
+
+/// Writes `slices` (at least one): one buffer with a plain write, several with one vectored
+/// write. On a socket a plain write is `send`, which skips the file layer that `writev` goes
+/// through (the file's position lock and checks) and copies no list of buffers: the common case
+/// of one frame, or one frame waiting in the output buffer, costs the kernel less.
+pub(super) fn poll_write_slices<W: AsyncStream<R> + ?Sized, R: Runtime>(
+    stream: Pin<&mut W>,
+    cx: &mut Context<'_>,
+    slices: &[IoSlice<'_>],
+) -> Poll<std::io::Result<usize>> {
+    match slices {
+        [one] => stream.poll_write(cx, one),
+        _ => stream.poll_write_vectored(cx, slices),
+    }
 }
 
 /// The most buffers one vectored write takes (the output buffer and frames written from where

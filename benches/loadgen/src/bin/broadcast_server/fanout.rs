@@ -18,9 +18,10 @@ use wsproto::adapters::tokio::WsWriter;
 
 use crate::{Args, Measured, Mode, Shared, measure, open_all, ours};
 
-/// A connection in the room.
+/// A connection's bookkeeping in the room, touched only when its socket did not take a message
+/// at once (the writers themselves sit side by side in the room's list, as a room would keep
+/// them: the fan-out loop follows one pointer per connection).
 struct Member {
-    writer: WsWriter<TcpStream>,
     /// Messages queued in its output, counted as delivered once its flush has written them.
     queued: AtomicUsize,
     /// Wakes its task to flush.
@@ -42,15 +43,18 @@ impl Member {
     }
 }
 
+/// The room: each connection's writer and its bookkeeping, at the same index.
+type Room = Vec<(WsWriter<TcpStream>, Arc<Member>)>;
+
 pub async fn broadcast(a: &Args, listener: TcpListener, control: &mut BufReader<TcpStream>) -> Result<Measured, String> {
     let shared = Shared::new(a);
-    let room: Arc<Mutex<Vec<Arc<Member>>>> = Arc::default();
+    let room: Arc<Mutex<Room>> = Arc::default();
     open_all(a, listener, control, &shared, |stream| {
         let (shared, room) = (Arc::clone(&shared), Arc::clone(&room));
         async move {
             let (mut reader, writer) = ours::open(stream, &shared).await?.split();
-            let member = Arc::new(Member { writer, queued: AtomicUsize::new(0), wake: Notify::new() });
-            room.lock().unwrap().push(Arc::clone(&member));
+            let member = Arc::new(Member { queued: AtomicUsize::new(0), wake: Notify::new() });
+            room.lock().unwrap().push((writer.clone(), Arc::clone(&member)));
             shared.ready();
             // The reader in a task of its own: a wake to flush does not poll the read too.
             let reader_shared = Arc::clone(&shared);
@@ -63,29 +67,29 @@ pub async fn broadcast(a: &Args, listener: TcpListener, control: &mut BufReader<
             loop {
                 member.wake.notified().await;
                 let n = member.queued.swap(0, Relaxed);
-                member.writer.flush().await.map_err(|e| format!("flush: {e}"))?;
+                writer.flush().await.map_err(|e| format!("flush: {e}"))?;
                 shared.delivered(n);
             }
         }
     })
     .await?;
-    let room: Vec<Arc<Member>> = room.lock().unwrap().clone();
+    let room: Room = room.lock().unwrap().clone();
     let (deflate, n) = (a.deflate, a.connections);
     let shared = &shared;
     measure(a, shared, |texts| async move {
         match a.mode {
             Mode::Burst => {
                 let burst: Vec<PreparedMessage> = texts.iter().map(|t| ours::prepare(t, deflate)).collect();
-                for member in &room {
-                    member.handed(member.writer.try_send_prepared_batch(&burst), burst.len(), shared)?;
+                for (writer, member) in &room {
+                    member.handed(writer.try_send_prepared_batch(&burst), burst.len(), shared)?;
                 }
                 shared.wait_delivered(n * a.messages).await
             }
             Mode::Paced => {
                 for (k, text) in texts.iter().enumerate() {
                     let message = ours::prepare(text, deflate);
-                    for member in &room {
-                        member.handed(member.writer.try_send_prepared(&message), 1, shared)?;
+                    for (writer, member) in &room {
+                        member.handed(writer.try_send_prepared(&message), 1, shared)?;
                     }
                     shared.wait_delivered(n * (k + 1)).await?;
                 }
