@@ -361,10 +361,12 @@ async fn split_writer_close_deadline_holds_while_the_close_frame_cannot_be_writt
 }
 
 /// Ten sends of 64 KiB, each cancelled after 1 ms while the peer does not read, leave at most
-/// one message's worth of output: the peer, reading at last, gets the first message whole and
-/// then the next one, nothing else.
+/// `FEED_LIMIT` plus one message of output (a send writes what waits first once `FEED_LIMIT`
+/// bytes wait; less goes out in one write with its own frame): the peer, reading at last, gets
+/// two messages whole and then the next one, nothing else.
 #[tokio::test(start_paused = true)]
 async fn cancelled_sends_do_not_pile_up_output() {
+    use wsproto::adapters::async_ws::FEED_LIMIT;
     let (mut ws, peer) = open(64, Config::new()).await;
     let payload = vec![0xabu8; 64 * 1024];
     for _ in 0..10 {
@@ -374,13 +376,13 @@ async fn cancelled_sends_do_not_pile_up_output() {
     ws.send_text("end").await.unwrap();
     drop(ws);
     let mut wire = reader.await.unwrap();
-    // One 64 KiB message (10-byte header), the 5-byte "end" frame.
-    assert!(wire.len() <= 64 * 1024 + 14 + 16 + 64, "{} bytes written", wire.len());
+    // At most FEED_LIMIT + one 64 KiB message (10-byte headers), then the 5-byte "end" frame.
+    assert!(wire.len() <= FEED_LIMIT + 64 * 1024 + 2 * 14 + 16 + 64, "{} bytes written", wire.len());
     let got = decode(&mut wire);
     let kinds: String = got.iter().map(|(k, _)| *k).collect();
-    assert_eq!(kinds, "BT");
-    assert!(got[0].1 == payload);
-    assert_eq!(got[1].1, b"end");
+    assert_eq!(kinds, "BBT");
+    assert!(got[0].1 == payload && got[1].1 == payload);
+    assert_eq!(got[2].1, b"end");
 }
 
 // ---------------------------------------------------------------------------------------------

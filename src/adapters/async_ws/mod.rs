@@ -92,6 +92,11 @@ pub(super) const VECTORED_MIN: usize = 2048;
 /// The most prepared messages one write takes ([`WebSocket::send_prepared_batch`]).
 const BATCH: usize = 32;
 
+/// How many bytes [`WebSocket::feed`] lets wait in the output before it writes them out (and
+/// how many a send lets wait ahead of its own frames before it writes them first): what waits
+/// for a `flush` is bounded by this plus one message.
+pub const FEED_LIMIT: usize = 64 * 1024;
+
 /// The stream, held inline (an [`AsyncStream`] is `Unpin`): one pointer fewer to follow on
 /// every read and write, one allocation fewer per connection.
 pub(super) type Stream<S> = S;

@@ -134,6 +134,40 @@ impl<S: AsyncStream<R>, R: Runtime> WebSocket<S, R> {
         self.core.send_fragment(kind, data, fin).await
     }
 
+    /// Encodes a message (text must be UTF-8) into the output without writing it: the next
+    /// [`flush`](Self::flush), send or [`recv`](Self::recv) writes everything fed since, in one
+    /// write. What a task-per-connection broadcast does with every message waiting for it (as
+    /// `SinkExt::feed` does for tungstenite's streams); a prepared message is sent without this
+    /// copy by [`send_prepared_batch`](Self::send_prepared_batch). Waits only when
+    /// [`FEED_LIMIT`] bytes wait already: it writes them first.
+    ///
+    /// ```no_run
+    /// use wsproto::MessageKind;
+    /// use wsproto::adapters::tokio::WebSocket;
+    /// # async fn demo(ws: &mut WebSocket<tokio::net::TcpStream>, waiting: &[String])
+    /// # -> Result<(), wsproto::adapters::WsError> {
+    /// for text in waiting {
+    ///     ws.feed(MessageKind::Text, text.as_bytes()).await?;
+    /// }
+    /// ws.flush().await?; // one system call for all of them
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As for [`send`](Self::send).
+    pub async fn feed(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), WsError> {
+        self.core.feed(kind, data).await
+    }
+
+    /// Writes out everything fed or produced and not yet written. Cancel-safe.
+    ///
+    /// # Errors
+    /// [`WsError::Io`] from the stream; a write that failed before fails again.
+    pub async fn flush(&mut self) -> Result<(), WsError> {
+        self.core.writable()?;
+        self.core.flush().await
+    }
+
     /// Sends a message encoded once for many connections (a server's broadcast; see
     /// [`PreparedMessage`]). Its frames are written straight from `msg`, behind the output
     /// waiting ahead of them, with one vectored write: no copy. Cancel-safe as the other
@@ -266,6 +300,23 @@ impl<S: AsyncStream<R>, R: Runtime> Sender<'_, S, R> {
         self.core.send(kind, data).await
     }
 
+    /// Encodes a message into the output without writing it (see [`WebSocket::feed`]).
+    ///
+    /// # Errors
+    /// As for [`WebSocket::feed`].
+    pub async fn feed(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), WsError> {
+        self.core.feed(kind, data).await
+    }
+
+    /// Writes out everything fed or produced (see [`WebSocket::flush`]).
+    ///
+    /// # Errors
+    /// As for [`WebSocket::flush`].
+    pub async fn flush(&mut self) -> Result<(), WsError> {
+        self.core.writable()?;
+        self.core.flush().await
+    }
+
     /// Sends a prepared message without copying it (see [`WebSocket::send_prepared`]).
     ///
     /// # Errors
@@ -377,6 +428,10 @@ impl<S: AsyncStream<R>, R: Runtime> Core<S, R> {
     /// message). If the connection refuses one (it is closing), the messages before it are
     /// still written, and the refusal is returned.
     pub(super) async fn send_prepared_batch<M: Borrow<PreparedMessage>>(&mut self, msgs: &[M]) -> Result<(), WsError> {
+        if let [one] = msgs {
+            // No list of frames to fill for one (what a paced broadcast sends).
+            return self.send_prepared(one.borrow()).await;
+        }
         for chunk in msgs.chunks(BATCH) {
             self.begin_send().await?;
             let mut frames: [&[u8]; BATCH] = [&[]; BATCH];
@@ -402,15 +457,24 @@ impl<S: AsyncStream<R>, R: Runtime> Core<S, R> {
         Ok(())
     }
 
-    /// What every data send does first: fails when a write failed before, and writes what a
-    /// send that was dropped midway left behind before taking more, so that cancelled sends
-    /// never pile up output.
+    /// What every data send does first: fails when a write failed before, and writes what
+    /// waits in the output first when it reaches [`FEED_LIMIT`] (fed messages, or what a send
+    /// dropped midway left behind), so that output never piles up; less goes out in the same
+    /// write as the send's own frames.
     pub(super) async fn begin_send(&mut self) -> Result<(), WsError> {
         self.writable()?;
-        if self.pos < self.out.len() {
+        if self.out.len() - self.pos >= FEED_LIMIT {
             self.flush().await?;
         }
         self.take_output_buffer();
+        Ok(())
+    }
+
+    /// Encodes a message into the output, written by the next flush, send or receive.
+    pub(super) async fn feed(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), WsError> {
+        self.begin_send().await?;
+        self.conn.send(kind, data, &mut self.out)?;
+        stamp::<R>(&mut self.conn, self.epoch);
         Ok(())
     }
 

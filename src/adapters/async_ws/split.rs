@@ -203,6 +203,24 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
         self.command(|c, o| c.send_fragment(kind, data, fin, o)).await
     }
 
+    /// Encodes a message into the output without writing it (see [`WebSocket::feed`]): the
+    /// next [`flush`](Self::flush) or send writes it (the reader does not, unless it writes a
+    /// reply of its own). Waits only when
+    /// [`FEED_LIMIT`] bytes wait already: it writes them first.
+    ///
+    /// # Errors
+    /// As for [`send`](Self::send).
+    pub async fn feed(&self, kind: MessageKind, data: &[u8]) -> Result<(), WsError> {
+        if lock(&self.core.shared).out.len() >= FEED_LIMIT {
+            self.flush().await?;
+        }
+        let mut s = lock(&self.core.shared);
+        let Shared { conn, out, epoch } = &mut *s;
+        conn.send(kind, data, out)?;
+        stamp::<R>(conn, *epoch);
+        Ok(())
+    }
+
     /// Sends a prepared message without copying it (see [`WebSocket::send_prepared`]): once
     /// this writer has the stream, its frames are written straight from `msg`, behind the
     /// frames produced before them, with one vectored write. If the future is dropped while it
@@ -229,6 +247,9 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
     /// # Errors
     /// As for [`WebSocket::send_prepared_batch`].
     pub async fn send_prepared_batch<M: Borrow<PreparedMessage>>(&self, msgs: &[M]) -> Result<(), WsError> {
+        if let [one] = msgs {
+            return self.send_prepared(one.borrow()).await;
+        }
         for chunk in msgs.chunks(BATCH) {
             let mut refused = None;
             write_shared(&self.core, |s| {

@@ -72,8 +72,18 @@ pub(super) async fn write_out<W: AsyncStream<R> + ?Sized, R: Runtime>(
                     Poll::Pending => false,
                 }
             } else {
-                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-                let count = w.slices(&mut slices);
+                // A list as long as the parts left (the common case is the output or one
+                // frame, or both): zeroing a long list on every poll cost more than the rest
+                // of the write's own work.
+                let mut few = [IoSlice::new(&[]); 2];
+                let mut many;
+                let slices: &mut [IoSlice<'_>] = if w.parts() <= few.len() {
+                    &mut few
+                } else {
+                    many = [IoSlice::new(&[]); MAX_SLICES];
+                    &mut many
+                };
+                let count = w.slices(slices);
                 if count == 0 {
                     flushing = true;
                     continue;
@@ -131,9 +141,10 @@ pub(super) fn poll_write_slices<W: AsyncStream<R> + ?Sized, R: Runtime>(
     }
 }
 
-/// The most buffers one vectored write takes (the output buffer and frames written from where
-/// they lie; more wait for the next write, which follows at once).
-pub(super) const MAX_SLICES: usize = 130;
+/// The most buffers one vectored write of an async send takes (the output buffer and up to
+/// [`BATCH`] frames written from where they lie; more wait for the next write, which follows
+/// at once).
+pub(super) const MAX_SLICES: usize = BATCH + 1;
 
 /// The output buffer's unwritten bytes followed by frames written from where they lie (a
 /// header and the caller's payload, or prepared messages' frames). When it is dropped before
@@ -179,6 +190,12 @@ impl<'a, 'f> Unwritten<'a, 'f> {
             skip = 0;
         }
         count
+    }
+
+    /// How many parts may be left to write, at most: the output buffer's rest and the frames
+    /// not written whole.
+    pub(super) fn parts(&self) -> usize {
+        1 + self.frames.len() - self.next.min(self.frames.len())
     }
 
     /// Records `n` more bytes written.

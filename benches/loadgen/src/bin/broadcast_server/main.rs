@@ -9,8 +9,8 @@
 //! ```
 //!
 //! * `--lib`: `wsproto` (each message built once as a `PreparedMessage`, compressed once with
-//!   `--compression deflate`, written without copying), `wsproto-send` (our `send_text` on each
-//!   connection: encoded, and compressed, once per connection), `wsproto-fanout` (one task
+//!   `--compression deflate`, written without copying), `wsproto-send` (our `feed` on each
+//!   connection, then one `flush`: encoded, and compressed, once per connection), `wsproto-fanout` (one task
 //!   writes each prepared message to every connection with `WsWriter::try_send_prepared`, the
 //!   way uWebSockets' `publish` does; a connection's own task flushes only what its stream did
 //!   not take at once), `tungstenite`,

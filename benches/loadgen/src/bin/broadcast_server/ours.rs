@@ -1,8 +1,10 @@
 //! Our crate through its tokio adapter: `wsproto` sends each message as a `PreparedMessage`
 //! (encoded, and compressed, once for all connections) with `send_prepared_batch`: every
 //! message waiting for a connection goes out from the shared frames, without a copy, in one
-//! vectored write. `wsproto-send`, for comparison, calls `send_text` for each message on each
-//! connection (encoded, and compressed, once per connection; one write per message).
+//! vectored write. `wsproto-send`, for comparison, encodes each message on each connection
+//! (and compresses it, once per connection) with `feed`, and writes everything waiting with one
+//! `flush`, as the peers' `feed` + `flush` do (before session 5: `send_text`, one write per
+//! message).
 //!
 //! With `--compression deflate` both agree to permessage-deflate with
 //! `DeflateConfig::low_memory()` (what `adapters::tokio::accept` would agree to): the server
@@ -70,7 +72,7 @@ pub async fn serve_prepared(
     std::future::pending().await
 }
 
-/// One connection of `wsproto-send`: `send_text` per message and connection.
+/// One connection of `wsproto-send`: `feed` per message and connection, one `flush`.
 pub async fn serve_send(stream: TcpStream, mut rx: Receiver<Arc<str>>, shared: Arc<Shared>) -> Result<(), String> {
     let mut ws = open(stream, &shared).await?;
     shared.ready();
@@ -78,9 +80,11 @@ pub async fn serve_send(stream: TcpStream, mut rx: Receiver<Arc<str>>, shared: A
     let mut sent = 0;
     while sent < shared.messages {
         next_batch(&mut rx, &mut batch).await?;
+        // As the peers' `feed` + `flush`: every waiting message encoded, one write for all.
         for text in &batch {
-            ws.send_text(text).await.map_err(|e| e.to_string())?;
+            ws.feed(MessageKind::Text, text.as_bytes()).await.map_err(|e| e.to_string())?;
         }
+        ws.flush().await.map_err(|e| e.to_string())?;
         sent += batch.len();
         shared.delivered(batch.len());
         batch.clear();
