@@ -6,14 +6,10 @@
 //! futures-io adapter's counts are in tests/futures_io_adapter.rs.
 #![cfg(feature = "tokio")]
 
-use std::io::{self, IoSlice};
-use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf, duplex};
+use tokio::io::{DuplexStream, duplex};
 use tokio::time::timeout;
 use wsproto::adapters::WsError;
 use wsproto::adapters::tokio::WebSocket;
