@@ -234,3 +234,28 @@ fn deflate_contexts_are_created_on_first_use_and_pooled_without_context_takeover
         "{per_connection_after_first} bytes per connection kept after compressing one message"
     );
 }
+
+/// After a split, sends on a writer whose stream failed keep failing, and what they leave in
+/// the shared output is bounded by `FEED_LIMIT` plus one message, however many the caller makes
+/// (a broadcaster that ignores each receiver's errors must not grow a dead connection's memory).
+#[cfg(feature = "tokio")]
+#[test]
+fn sends_on_a_failed_split_writer_do_not_pile_up_output() {
+    use wsproto::adapters::async_ws::FEED_LIMIT;
+    use wsproto::adapters::tokio::WebSocket;
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    runtime.block_on(async {
+        let (server_io, client_io) = tokio::io::duplex(4096);
+        let ws = WebSocket::from_connection(server_io, Connection::new(Role::Server, Config::new()), &[]);
+        let (_reader, writer) = ws.split();
+        drop(client_io);
+        let text = "x".repeat(KIB);
+        assert!(writer.send_text(&text).await.is_err(), "the stream is closed");
+        let before = live();
+        for _ in 0..1000 {
+            assert!(writer.send_text(&text).await.is_err());
+        }
+        let grown = live() - before;
+        assert!(grown <= (FEED_LIMIT + 4 * KIB) as isize, "{grown} bytes kept after 1,000 failed sends");
+    });
+}

@@ -159,6 +159,10 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
         &self,
         f: impl FnOnce(&mut Connection, &mut Vec<u8>) -> Result<(), crate::Error>,
     ) -> Result<(), WsError> {
+        // What waits is bounded: once FEED_LIMIT bytes wait (fed, or left by sends whose
+        // write failed or was cancelled), they are written first, or the failure is returned
+        // before anything more is encoded.
+        self.make_room().await?;
         {
             let mut s = lock(&self.core.shared);
             let Shared { conn, out, epoch } = &mut *s;
@@ -166,6 +170,14 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
             stamp::<R>(conn, *epoch);
         }
         flush_shared(&self.core).await
+    }
+
+    /// Writes what waits in the shared output first when [`FEED_LIMIT`] bytes or more wait.
+    async fn make_room(&self) -> Result<(), WsError> {
+        if lock(&self.core.shared).out.len() >= FEED_LIMIT {
+            flush_shared(&self.core).await?;
+        }
+        Ok(())
     }
 
     /// Sends a message of either kind (text must be UTF-8).
@@ -211,9 +223,7 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
     /// # Errors
     /// As for [`send`](Self::send).
     pub async fn feed(&self, kind: MessageKind, data: &[u8]) -> Result<(), WsError> {
-        if lock(&self.core.shared).out.len() >= FEED_LIMIT {
-            self.flush().await?;
-        }
+        self.make_room().await?;
         let mut s = lock(&self.core.shared);
         let Shared { conn, out, epoch } = &mut *s;
         conn.send(kind, data, out)?;
