@@ -16,6 +16,9 @@ pub enum Fault {
     Transport,
     /// A deadline set in [`Config`](crate::Config) passed (see [`Timer`](crate::Timer)).
     Timeout,
+    /// Our side failed: an [`Extension`](crate::Extension) could not process a message that
+    /// was not the peer's fault. Close code 1011 (internal error).
+    Local,
 }
 
 /// A rule of RFC 6455 that the peer broke.
@@ -188,6 +191,11 @@ pub enum Error {
     /// A [`WriteQueue`](crate::WriteQueue) is over its high-water mark: write out and
     /// [`consume`](crate::WriteQueue::consume) some of it, then send again. Nothing was written.
     Backpressure,
+    /// Our side failed, not the peer and not the caller: what an
+    /// [`Extension`](crate::Extension) returns when it cannot encode or decode a message for a
+    /// reason of its own (lost state, an engine error). Close code 1011 (internal error); the
+    /// text says what failed.
+    Internal(&'static str),
 }
 
 impl Error {
@@ -199,6 +207,7 @@ impl Error {
             Self::UnexpectedEof => Fault::Transport,
             Self::Timeout(_) => Fault::Timeout,
             Self::BufferTooSmall(_) | Self::Misuse(_) | Self::Backpressure => Fault::Caller,
+            Self::Internal(_) => Fault::Local,
         }
     }
 
@@ -221,6 +230,7 @@ impl Error {
             | Self::InvalidUtf8 { .. } => Some(CloseCode::INVALID_PAYLOAD),
             Self::Protocol(_) => Some(CloseCode::PROTOCOL_ERROR),
             Self::LimitExceeded(_) => Some(CloseCode::MESSAGE_TOO_BIG),
+            Self::Internal(_) => Some(CloseCode::INTERNAL_ERROR),
             Self::Timeout(crate::Timer::Idle) => Some(CloseCode::GOING_AWAY),
             Self::UnexpectedEof | Self::Timeout(_) | Self::BufferTooSmall(_) | Self::Misuse(_) | Self::Backpressure => {
                 None
@@ -240,6 +250,7 @@ impl fmt::Display for Error {
             Self::BufferTooSmall(too_small) => fmt::Display::fmt(too_small, f),
             Self::Misuse(m) => write!(f, "API misuse: {m}"),
             Self::Backpressure => f.write_str("output queue over its high-water mark"),
+            Self::Internal(what) => write!(f, "internal error: {what}"),
         }
     }
 }

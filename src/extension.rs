@@ -171,7 +171,8 @@ pub trait Extension: fmt::Debug + Send + Sync {
     ///
     /// # Errors
     /// An error is returned to the caller of `send` and nothing is written. If it is fatal
-    /// (its fault is not the caller's), the connection fails with it.
+    /// (its fault is not the caller's), the connection fails with it. A failure of the
+    /// extension's own (lost state, an engine error) is [`Error::Internal`]: close code 1011.
     fn encode(&mut self, kind: MessageKind, data: &[u8], out: &mut Vec<u8>) -> Result<u8, Error>;
 
     /// The message last encoded was not sent after all (the output buffer refused it): the

@@ -488,14 +488,17 @@ fn an_extension_error_on_send_is_returned_and_a_fatal_one_fails_the_connection()
     assert_eq!(conn.state(), State::Open);
     conn.ping(b"", &mut out).unwrap();
 
-    // A fatal one: the connection fails with it, a Close frame answers it.
-    let fatal = Error::Protocol(ProtocolViolation::Extension("state lost"));
+    // A fatal one: the connection fails with it, a Close frame answers it. A failure of the
+    // extension's own is ours, not the peer's: 1011.
+    let fatal = Error::Internal("state lost");
+    assert_eq!(fatal.fault(), wsproto::Fault::Local);
     let mut ext = Passthrough::new(RSV2);
     ext.encode_error = Some(fatal);
     let mut conn = server(Config::new()).with_extension(Box::new(ext)).unwrap();
     assert_eq!(conn.send_binary(b"x", &mut Vec::new()), Err(fatal));
     assert_eq!(conn.state(), State::Failed);
-    assert_one_close(&transmit(&mut conn), Role::Server, 1002);
+    assert_eq!(conn.error(), Some(fatal));
+    assert_one_close(&transmit(&mut conn), Role::Server, 1011);
 }
 
 #[test]
@@ -509,6 +512,19 @@ fn a_caller_error_from_decoding_becomes_a_protocol_error() {
     assert_eq!(err, Error::Protocol(ProtocolViolation::Extension("extension reported a caller error")));
     assert!(err.is_fatal());
     assert_one_close(&transmit(&mut conn), Role::Server, 1002);
+}
+
+#[test]
+fn an_internal_error_from_decoding_fails_the_connection_with_1011() {
+    let mut ext = Passthrough::new(RSV2);
+    ext.decode_error = Some(Error::Internal("inflater lost its state"));
+    let mut conn = server(Config::new()).with_extension(Box::new(ext)).unwrap();
+    let wire = FrameBuilder::new(0x2).rsv(RSV2).mask(KEY).payload(b"x").build();
+    let err = feed_chunks(&mut conn, &wire, wire.len(), 8).err();
+    assert_eq!(err, Error::Internal("inflater lost its state"));
+    assert_eq!(err.fault(), wsproto::Fault::Local);
+    assert_eq!(conn.state(), State::Failed);
+    assert_one_close(&transmit(&mut conn), Role::Server, 1011);
 }
 
 #[test]
