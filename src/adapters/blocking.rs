@@ -1,6 +1,6 @@
 //! A blocking adapter over any stream whose reads and writes can time out (feature `std`).
 //!
-//! Every stage has a deadline. [`accept`], [`accept_with`], [`client`] and [`connect`] run
+//! Every stage has a deadline. [`accept`], [`accept_with`], [`accept_or_http`], [`client`] and [`connect`] run
 //! with [`Config::with_adapter_deadlines`]: the opening handshake must finish within 10 s,
 //! keepalive Pings go out after 20 s without traffic and the peer is dead 20 s later, the close
 //! handshake gets 10 s, and a write that makes no progress for 20 s fails the connection (all
@@ -200,6 +200,78 @@ pub fn accept_with<S: Timeouts>(
             return finish(stream, done, &buf[..n], &deadline);
         }
     }
+}
+
+/// Runs the server handshake over `stream` as [`accept_with`] does, but hands a request that
+/// asks for no upgrade back with its stream instead of answering it with 426: HTTP pages and
+/// WebSocket on one port with no HTTP server (a page, a health check, a 404 written by the
+/// caller). The stream comes back with its timeouts reset to none when the handshake set them.
+///
+/// ```no_run
+/// use std::io::Write;
+/// use wsproto::adapters::blocking::{Accepted, accept_or_http};
+/// use wsproto::handshake::{Accept, HttpResponse};
+/// use wsproto::Config;
+/// # fn demo(stream: std::net::TcpStream) -> Result<(), wsproto::adapters::WsError> {
+/// match accept_or_http(stream, Config::new(), |_| Ok(Accept::new()))? {
+///     Accepted::WebSocket(mut ws, _negotiated) => ws.send_text("hello")?,
+///     Accepted::Http { mut stream, request, .. } => {
+///         let status = if request.path == "/" { 200 } else { 404 };
+///         let mut head = Vec::new();
+///         HttpResponse::new(status).with_body("hello\n").write(&mut head)?;
+///         stream.write_all(&head)?;
+///     }
+///     _ => {}
+/// }
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// As for [`accept_with`], except that a plain request is not an error.
+pub fn accept_or_http<S: Timeouts>(
+    mut stream: S,
+    config: Config,
+    mut decide: impl FnMut(&UpgradeRequest) -> Decision,
+) -> Result<Accepted<S>, WsError> {
+    let config = config.with_adapter_deadlines();
+    let deadline = HandshakeDeadline::new(&config);
+    let mut hs = ServerHandshake::new();
+    let mut buf = [0; READ_CHUNK];
+    loop {
+        let n = deadline.io(&mut stream, |s| read_some(s, &mut buf))?;
+        let Some(done) = server_step(&mut hs, &buf[..n], config, &mut decide, false) else { continue };
+        return match done.outcome {
+            Err(WsError::NotWebSocket(request)) => {
+                if deadline.0.is_some() {
+                    stream.set_timeouts(None)?;
+                }
+                let read_ahead = buf[request.leftover.min(n)..n].to_vec();
+                Ok(Accepted::Http { stream, request: *request, read_ahead })
+            }
+            _ => finish(stream, done, &buf[..n], &deadline).map(|(ws, negotiated)| Accepted::WebSocket(ws, negotiated)),
+        };
+    }
+}
+
+/// What [`accept_or_http`] found on a connection: a WebSocket it accepted, or a plain HTTP
+/// request for the caller to answer on the same stream.
+#[derive(Debug)]
+#[non_exhaustive]
+// Returned once per connection and matched at once: boxing the WebSocket would cost an
+// allocation per connection for no gain.
+#[allow(clippy::large_enum_variant)]
+pub enum Accepted<S> {
+    /// The upgrade was accepted (the 101 response is written).
+    WebSocket(WebSocket<S>, Negotiated),
+    /// A request that asks for no upgrade; nothing has been written.
+    Http {
+        /// The connection, to write the response to.
+        stream: S,
+        /// The request head.
+        request: crate::handshake::HttpRequest,
+        /// Bytes read after the head: the start of a body, or of the next request.
+        read_ahead: Vec<u8>,
+    },
 }
 
 fn finish<S: Timeouts>(
