@@ -186,19 +186,13 @@ pub fn accept<S: Timeouts>(stream: S, config: Config) -> Result<WebSocket<S>, Ws
 /// As for [`accept`], and [`WsError::Rejected`] when `decide` rejected the request (the
 /// response was sent).
 pub fn accept_with<S: Timeouts>(
-    mut stream: S,
+    stream: S,
     config: Config,
-    mut decide: impl FnMut(&UpgradeRequest) -> Decision,
+    decide: impl FnMut(&UpgradeRequest) -> Decision,
 ) -> Result<(WebSocket<S>, Negotiated), WsError> {
-    let config = config.with_adapter_deadlines();
-    let deadline = HandshakeDeadline::new(&config);
-    let mut hs = ServerHandshake::new();
-    let mut buf = [0; READ_CHUNK];
-    loop {
-        let n = deadline.io(&mut stream, |s| read_some(s, &mut buf))?;
-        if let Some(done) = server_step(&mut hs, &buf[..n], config, &mut decide, true) {
-            return finish(stream, done, &buf[..n], &deadline);
-        }
+    match read_request(stream, config, decide, true)? {
+        Accepted::WebSocket(ws, negotiated) => Ok((ws, negotiated)),
+        Accepted::Http { request, .. } => Err(WsError::NotWebSocket(std::boxed::Box::new(request))),
     }
 }
 
@@ -229,9 +223,20 @@ pub fn accept_with<S: Timeouts>(
 /// # Errors
 /// As for [`accept_with`], except that a plain request is not an error.
 pub fn accept_or_http<S: Timeouts>(
+    stream: S,
+    config: Config,
+    decide: impl FnMut(&UpgradeRequest) -> Decision,
+) -> Result<Accepted<S>, WsError> {
+    read_request(stream, config, decide, false)
+}
+
+/// Reads a request head and answers it: accepts or refuses an upgrade, and answers a plain
+/// request with 426 (`answer_plain`) or hands it back.
+fn read_request<S: Timeouts>(
     mut stream: S,
     config: Config,
     mut decide: impl FnMut(&UpgradeRequest) -> Decision,
+    answer_plain: bool,
 ) -> Result<Accepted<S>, WsError> {
     let config = config.with_adapter_deadlines();
     let deadline = HandshakeDeadline::new(&config);
@@ -239,9 +244,9 @@ pub fn accept_or_http<S: Timeouts>(
     let mut buf = [0; READ_CHUNK];
     loop {
         let n = deadline.io(&mut stream, |s| read_some(s, &mut buf))?;
-        let Some(done) = server_step(&mut hs, &buf[..n], config, &mut decide, false) else { continue };
+        let Some(done) = server_step(&mut hs, &buf[..n], config, &mut decide, answer_plain) else { continue };
         return match done.outcome {
-            Err(WsError::NotWebSocket(request)) => {
+            Err(WsError::NotWebSocket(request)) if !answer_plain => {
                 if deadline.0.is_some() {
                     stream.set_timeouts(None)?;
                 }
