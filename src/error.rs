@@ -101,6 +101,9 @@ pub enum Misuse {
     SendAfterClose,
     /// A control frame payload longer than 125 bytes was requested.
     ControlPayloadTooLong,
+    /// A [`Found`](crate::Found) given to `message` after its receive buffer moved on (was fed,
+    /// released, or asked for the next message): what it pointed at may have moved.
+    StaleFound,
     /// A close code that may not be sent on the wire (see [`CloseCode::is_valid_on_wire`]).
     InvalidCloseCode(u16),
     /// A fragment continued a message of another kind, or a whole message was sent while a
@@ -139,6 +142,7 @@ impl fmt::Display for Misuse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::SendAfterClose => f.write_str("cannot send after the close frame was sent"),
+            Self::StaleFound => f.write_str("a Found was given to message after its buffer moved on"),
             Self::ControlPayloadTooLong => f.write_str("control frame payload longer than 125 bytes"),
             Self::InvalidCloseCode(c) => write!(f, "close code {c} may not be sent"),
             Self::MessageInProgress => f.write_str("a fragmented message of another kind is in progress"),

@@ -107,11 +107,8 @@ impl<'a> SliceReceiveBuffer<'a> {
     ///
     /// # Errors
     /// As for [`ReceiveBuffer::message`](crate::ReceiveBuffer::message).
-    ///
-    /// # Panics
-    /// As for [`ReceiveBuffer::message`](crate::ReceiveBuffer::message).
     pub fn message(&mut self, found: Found, conn: &mut Connection) -> Result<Message<'_>, Error> {
-        self.core.data(found, conn)
+        self.core.message(found, conn)
     }
 
     /// [`next`](Self::next) and [`message`](Self::message) in one call.

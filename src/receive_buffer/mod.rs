@@ -17,10 +17,14 @@ use crate::MessageKind;
 /// without borrowing the buffer: take it with [`message`](ReceiveBuffer::message).
 ///
 /// It stays valid until the buffer is fed or asked for the next message (`next`,
-/// `next_message`, `free_space`, `filled`, `extend_from_slice`, `release`).
+/// `next_message`, `free_space`, `filled`, `extend_from_slice`, `release`); `message` refuses a
+/// stale one with [`Misuse::StaleFound`](crate::Misuse::StaleFound).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Found {
     what: What,
+    /// The buffer's generation when `next` returned it: a `Found` from an earlier one is
+    /// stale ([`Misuse::StaleFound`](crate::Misuse::StaleFound)).
+    generation: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -148,11 +148,10 @@ impl ReceiveBuffer {
     /// [`Error::InvalidUtf8`] (1007) when a text message is not UTF-8: the connection has
     /// failed and queued its Close frame.
     ///
-    /// # Panics
-    /// If `found` is stale: the buffer was fed or asked for the next message after `next`
-    /// returned it.
+    /// [`Misuse::StaleFound`](crate::Misuse::StaleFound) (the connection is unharmed) when the
+    /// buffer was fed, released or asked for the next message after `next` returned `found`.
     pub fn message(&mut self, found: Found, conn: &mut Connection) -> Result<Message<'_>, Error> {
-        self.core.data(found, conn)
+        self.core.message(found, conn)
     }
 
     /// [`next`](Self::next) and [`message`](Self::message) in one call.
@@ -202,6 +201,7 @@ impl ReceiveBuffer {
         if !self.core.is_idle() {
             return;
         }
+        self.core.move_on();
         self.core.start = 0;
         self.core.end = 0;
         let size = self.core.read_size;

@@ -5,7 +5,7 @@
 use alloc::vec::Vec;
 
 use super::{Found, Place, What};
-use crate::{CloseFrame, Connection, Error, Event, Message, MessageKind};
+use crate::{CloseFrame, Connection, Error, Event, Message, MessageKind, Misuse};
 
 /// Where a buffer keeps bytes: a `Vec` that grows, or a caller's slice that does not.
 pub(super) trait Space {
@@ -100,14 +100,33 @@ pub(super) struct Core<S> {
     /// The most a read should bring: the rest of a large frame in progress (so that the next
     /// message starts at the front, and is not moved there), otherwise unlimited.
     pub(super) read_limit: usize,
+    /// Moves on with every call that may move or overwrite what a `Found` points at (`next`,
+    /// feeding, releasing): a `Found` given to `message` must carry the current one.
+    pub(super) generation: u32,
 }
 
 impl<S: Space> Core<S> {
     pub(super) fn new(input: S, scratch: S, read_size: usize) -> Self {
-        Self { input, start: 0, end: 0, scratch, held: Held::Nothing, read_size, last_len: 0, read_limit: usize::MAX }
+        Self {
+            input,
+            start: 0,
+            end: 0,
+            scratch,
+            held: Held::Nothing,
+            read_size,
+            last_len: 0,
+            read_limit: usize::MAX,
+            generation: 0,
+        }
+    }
+
+    /// Every `Found` handed out so far is stale from now on.
+    pub(super) fn move_on(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
     }
 
     pub(super) fn free_space(&mut self) -> &mut [u8] {
+        self.move_on();
         if self.end == self.input.bytes().len() {
             // Not drained first: make room by moving what is kept to the front (or growing).
             self.compact();
@@ -127,7 +146,7 @@ impl<S: Space> Core<S> {
         let mut keep = self.start;
         match self.held {
             Held::Partial(Partial { place: Some(Place::Input), at, .. })
-            | Held::Unchecked(Found { what: What::Data { place: Place::Input, at, .. } }) => keep = keep.min(at),
+            | Held::Unchecked(Found { what: What::Data { place: Place::Input, at, .. }, .. }) => keep = keep.min(at),
             _ => {}
         }
         if keep == 0 {
@@ -138,18 +157,20 @@ impl<S: Space> Core<S> {
         self.end -= keep;
         match &mut self.held {
             Held::Partial(Partial { place: Some(Place::Input), at, .. })
-            | Held::Unchecked(Found { what: What::Data { place: Place::Input, at, .. } }) => *at -= keep,
+            | Held::Unchecked(Found { what: What::Data { place: Place::Input, at, .. }, .. }) => *at -= keep,
             _ => {}
         }
     }
 
     pub(super) fn filled(&mut self, n: usize) {
+        self.move_on();
         assert!(n <= self.input.bytes().len() - self.end, "filled more bytes than free_space offered");
         self.end += n;
     }
 
     /// Appends `bytes` to the input, making room; `false` (nothing appended) when it cannot.
     pub(super) fn extend_from_slice(&mut self, bytes: &[u8]) -> bool {
+        self.move_on();
         if self.input.bytes().len() - self.end < bytes.len() {
             self.compact();
         }
@@ -165,6 +186,13 @@ impl<S: Space> Core<S> {
     /// or needs more input (`None`: everything was consumed, and there is room to read).
     #[inline]
     pub(super) fn next(&mut self, conn: &mut Connection) -> Result<Option<Found>, Error> {
+        let found = self.next_found(conn)?;
+        self.move_on();
+        Ok(found.map(|found| Found { generation: self.generation, ..found }))
+    }
+
+    #[inline]
+    fn next_found(&mut self, conn: &mut Connection) -> Result<Option<Found>, Error> {
         if let Held::Unchecked(found) = self.held {
             // Checked before the connection reads anything after it: failures keep their place
             // in the stream.
@@ -194,7 +222,7 @@ impl<S: Space> Core<S> {
     /// A message that came whole in one piece.
     #[inline]
     fn whole(&mut self, kind: MessageKind, place: Place, at: usize, len: usize) -> Found {
-        let found = Found { what: What::Data { kind, place, at, len } };
+        let found = Found { what: What::Data { kind, place, at, len }, generation: 0 };
         if kind == MessageKind::Text {
             self.held = Held::Unchecked(found);
         }
@@ -223,9 +251,9 @@ impl<S: Space> Core<S> {
         let (kind, data, first, last) = match r.event {
             None => return Ok(None),
             Some(Event::Data { kind, data, first, last, .. }) => (kind, data, first, last),
-            Some(Event::Ping(_)) => return Ok(Some(Found { what: What::Ping })),
-            Some(Event::Pong(_)) => return Ok(Some(Found { what: What::Pong })),
-            Some(Event::Close(_)) => return Ok(Some(Found { what: What::Close })),
+            Some(Event::Ping(_)) => return Ok(Some(Found { what: What::Ping, generation: 0 })),
+            Some(Event::Pong(_)) => return Ok(Some(Found { what: What::Pong, generation: 0 })),
+            Some(Event::Close(_)) => return Ok(Some(Found { what: What::Close, generation: 0 })),
         };
         // Where the piece is: in the scratch space (decoded) or in the input (unmasked in
         // place). Addresses only tell the two allocations apart.
@@ -270,7 +298,7 @@ impl<S: Space> Core<S> {
         let place = partial.place.unwrap_or(Place::Input);
         // The connection checked the pieces of a text message as they came; `data` checks the
         // whole once more, the one call that lends it as `&str`.
-        Ok(Some(Found { what: What::Data { kind, place, at: partial.at, len: partial.len } }))
+        Ok(Some(Found { what: What::Data { kind, place, at: partial.at, len: partial.len }, generation: 0 }))
     }
 
     /// Makes sure the scratch space has room after the `used` bytes of a decoded message.
@@ -342,6 +370,15 @@ impl<S: Space> Core<S> {
     /// The message `found` describes; text is checked here, by the one call that lends it as
     /// `&str` (1007 on failure, which fails the connection).
     #[inline(always)]
+    /// [`data`](Self::data) for a `Found` from the caller: refused when the buffer moved on
+    /// since `next` returned it.
+    pub(super) fn message(&mut self, found: Found, conn: &mut Connection) -> Result<Message<'_>, Error> {
+        if found.generation != self.generation {
+            return Err(Misuse::StaleFound.into());
+        }
+        self.data(found, conn)
+    }
+
     pub(super) fn data(&mut self, found: Found, conn: &mut Connection) -> Result<Message<'_>, Error> {
         if let What::Data { kind: MessageKind::Binary, .. } = found.what {
             return Ok(Message::Binary(self.bytes(found)));
