@@ -101,8 +101,9 @@ pub enum Misuse {
     SendAfterClose,
     /// A control frame payload longer than 125 bytes was requested.
     ControlPayloadTooLong,
-    /// A [`Found`](crate::Found) given to `message` after its receive buffer moved on (was fed,
-    /// released, or asked for the next message): what it pointed at may have moved.
+    /// A [`Found`](crate::Found) given to `message` after its receive buffer moved on (asked
+    /// for the next message, moved what it keeps to make room, or released): what it pointed
+    /// at may have moved.
     StaleFound,
     /// A close code that may not be sent on the wire (see [`CloseCode::is_valid_on_wire`]).
     InvalidCloseCode(u16),

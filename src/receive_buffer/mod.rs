@@ -17,8 +17,10 @@ use crate::MessageKind;
 /// without borrowing the buffer: take it with [`message`](ReceiveBuffer::message).
 ///
 /// It stays valid until the buffer is fed or asked for the next message (`next`,
-/// `next_message`, `free_space`, `filled`, `extend_from_slice`, `release`); `message` refuses a
-/// stale one with [`Misuse::StaleFound`](crate::Misuse::StaleFound).
+/// `next_message`, `free_space`, `filled`, `extend_from_slice`, `release`). `message` refuses
+/// one whose bytes may have moved since (the buffer was asked for the next message, made room
+/// by moving what it keeps, or was released) with
+/// [`Misuse::StaleFound`](crate::Misuse::StaleFound).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Found {
     what: What,

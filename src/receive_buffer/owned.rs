@@ -149,7 +149,7 @@ impl ReceiveBuffer {
     /// failed and queued its Close frame.
     ///
     /// [`Misuse::StaleFound`](crate::Misuse::StaleFound) (the connection is unharmed) when the
-    /// buffer was fed, released or asked for the next message after `next` returned `found`.
+    /// bytes `found` points at may have moved since `next` returned it (see [`Found`]).
     pub fn message(&mut self, found: Found, conn: &mut Connection) -> Result<Message<'_>, Error> {
         self.core.message(found, conn)
     }

@@ -101,7 +101,8 @@ pub(super) struct Core<S> {
     /// message starts at the front, and is not moved there), otherwise unlimited.
     pub(super) read_limit: usize,
     /// Moves on with every call that may move or overwrite what a `Found` points at (`next`,
-    /// feeding, releasing): a `Found` given to `message` must carry the current one.
+    /// moving the kept bytes to the front to make room, releasing): a `Found` given to
+    /// `message` must carry the current one.
     pub(super) generation: u32,
 }
 
@@ -126,7 +127,6 @@ impl<S: Space> Core<S> {
     }
 
     pub(super) fn free_space(&mut self) -> &mut [u8] {
-        self.move_on();
         if self.end == self.input.bytes().len() {
             // Not drained first: make room by moving what is kept to the front (or growing).
             self.compact();
@@ -152,6 +152,8 @@ impl<S: Space> Core<S> {
         if keep == 0 {
             return;
         }
+        // What a `Found` points at moves.
+        self.move_on();
         self.input.bytes_mut().copy_within(keep..self.end, 0);
         self.start -= keep;
         self.end -= keep;
@@ -163,14 +165,12 @@ impl<S: Space> Core<S> {
     }
 
     pub(super) fn filled(&mut self, n: usize) {
-        self.move_on();
         assert!(n <= self.input.bytes().len() - self.end, "filled more bytes than free_space offered");
         self.end += n;
     }
 
     /// Appends `bytes` to the input, making room; `false` (nothing appended) when it cannot.
     pub(super) fn extend_from_slice(&mut self, bytes: &[u8]) -> bool {
-        self.move_on();
         if self.input.bytes().len() - self.end < bytes.len() {
             self.compact();
         }
@@ -186,18 +186,14 @@ impl<S: Space> Core<S> {
     /// or needs more input (`None`: everything was consumed, and there is room to read).
     #[inline]
     pub(super) fn next(&mut self, conn: &mut Connection) -> Result<Option<Found>, Error> {
-        let found = self.next_found(conn)?;
-        self.move_on();
-        Ok(found.map(|found| Found { generation: self.generation, ..found }))
-    }
-
-    #[inline]
-    fn next_found(&mut self, conn: &mut Connection) -> Result<Option<Found>, Error> {
         if let Held::Unchecked(found) = self.held {
             // Checked before the connection reads anything after it: failures keep their place
             // in the stream.
             self.data(found, conn)?;
         }
+        // Every `Found` handed out before is stale; the one this call finds carries the new
+        // generation.
+        self.move_on();
         loop {
             if self.start == self.end && !conn.has_pending_data() {
                 // A failed connection's error repeats (errors are sticky), also with nothing
@@ -222,7 +218,7 @@ impl<S: Space> Core<S> {
     /// A message that came whole in one piece.
     #[inline]
     fn whole(&mut self, kind: MessageKind, place: Place, at: usize, len: usize) -> Found {
-        let found = Found { what: What::Data { kind, place, at, len }, generation: 0 };
+        let found = Found { what: What::Data { kind, place, at, len }, generation: self.generation };
         if kind == MessageKind::Text {
             self.held = Held::Unchecked(found);
         }
@@ -251,9 +247,9 @@ impl<S: Space> Core<S> {
         let (kind, data, first, last) = match r.event {
             None => return Ok(None),
             Some(Event::Data { kind, data, first, last, .. }) => (kind, data, first, last),
-            Some(Event::Ping(_)) => return Ok(Some(Found { what: What::Ping, generation: 0 })),
-            Some(Event::Pong(_)) => return Ok(Some(Found { what: What::Pong, generation: 0 })),
-            Some(Event::Close(_)) => return Ok(Some(Found { what: What::Close, generation: 0 })),
+            Some(Event::Ping(_)) => return Ok(Some(Found { what: What::Ping, generation: self.generation })),
+            Some(Event::Pong(_)) => return Ok(Some(Found { what: What::Pong, generation: self.generation })),
+            Some(Event::Close(_)) => return Ok(Some(Found { what: What::Close, generation: self.generation })),
         };
         // Where the piece is: in the scratch space (decoded) or in the input (unmasked in
         // place). Addresses only tell the two allocations apart.
@@ -298,7 +294,10 @@ impl<S: Space> Core<S> {
         let place = partial.place.unwrap_or(Place::Input);
         // The connection checked the pieces of a text message as they came; `data` checks the
         // whole once more, the one call that lends it as `&str`.
-        Ok(Some(Found { what: What::Data { kind, place, at: partial.at, len: partial.len }, generation: 0 }))
+        Ok(Some(Found {
+            what: What::Data { kind, place, at: partial.at, len: partial.len },
+            generation: self.generation,
+        }))
     }
 
     /// Makes sure the scratch space has room after the `used` bytes of a decoded message.
@@ -372,6 +371,7 @@ impl<S: Space> Core<S> {
     #[inline(always)]
     /// [`data`](Self::data) for a `Found` from the caller: refused when the buffer moved on
     /// since `next` returned it.
+    #[inline]
     pub(super) fn message(&mut self, found: Found, conn: &mut Connection) -> Result<Message<'_>, Error> {
         if found.generation != self.generation {
             return Err(Misuse::StaleFound.into());
@@ -379,6 +379,7 @@ impl<S: Space> Core<S> {
         self.data(found, conn)
     }
 
+    #[inline]
     pub(super) fn data(&mut self, found: Found, conn: &mut Connection) -> Result<Message<'_>, Error> {
         if let What::Data { kind: MessageKind::Binary, .. } = found.what {
             return Ok(Message::Binary(self.bytes(found)));
