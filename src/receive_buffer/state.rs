@@ -366,12 +366,9 @@ impl<S: Space> Core<S> {
         Err(conn.fail_message_too_big())
     }
 
-    /// The message `found` describes; text is checked here, by the one call that lends it as
-    /// `&str` (1007 on failure, which fails the connection).
-    #[inline(always)]
     /// [`data`](Self::data) for a `Found` from the caller: refused when the buffer moved on
     /// since `next` returned it.
-    #[inline]
+    #[inline(always)]
     pub(super) fn message(&mut self, found: Found, conn: &mut Connection) -> Result<Message<'_>, Error> {
         if found.generation != self.generation {
             return Err(Misuse::StaleFound.into());
@@ -379,7 +376,9 @@ impl<S: Space> Core<S> {
         self.data(found, conn)
     }
 
-    #[inline]
+    /// The message `found` describes; text is checked here, by the one call that lends it as
+    /// `&str` (1007 on failure, which fails the connection).
+    #[inline(always)]
     pub(super) fn data(&mut self, found: Found, conn: &mut Connection) -> Result<Message<'_>, Error> {
         if let What::Data { kind: MessageKind::Binary, .. } = found.what {
             return Ok(Message::Binary(self.bytes(found)));
