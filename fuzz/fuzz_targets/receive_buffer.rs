@@ -2,7 +2,9 @@
 //! fixed slice) against the streaming events, on any bytes, read in any sizes.
 //!
 //! Input: a flags byte (bit 0: the receiver is a client, reading unmasked frames; bit 1:
-//! permessage-deflate; bit 2: take messages in two steps, `next` then `message`), four read
+//! permessage-deflate; bit 2: take messages in two steps, `next` then `message`; bit 3, with
+//! bit 2: also hand `message` the `Found` before the current one, which must be refused as
+//! stale and change nothing), four read
 //! sizes, a scratch-size byte for the fixed buffer, then the bytes the transport delivers.
 //!
 //! Checked: both buffers hand out exactly the whole messages and control frames that the
@@ -15,7 +17,8 @@
 use libfuzzer_sys::fuzz_target;
 use wsproto::deflate::{DeflateConfig, DeflateParams, PerMessageDeflate};
 use wsproto::{
-    Config, Connection, Error, Event, KeySource, Message, MessageKind, ReceiveBuffer, Role, SliceReceiveBuffer, State,
+    Config, Connection, Error, Event, KeySource, Message, MessageKind, Misuse, ReceiveBuffer, Role, SliceReceiveBuffer,
+    State,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -24,12 +27,13 @@ fuzz_target!(|data: &[u8]| {
     let role = if flags & 1 == 0 { Role::Server } else { Role::Client };
     let deflate = flags & 2 != 0;
     let two_steps = flags & 4 != 0;
+    let stale_probe = two_steps && flags & 8 != 0;
     let reads = [r0, r1, r2, r3].map(read_size);
     // Small limits keep a hostile length from allocating much.
     let config = Config::new().max_frame_payload(1 << 20).max_message_size(1 << 20);
 
     let reference = by_events(role, config, deflate, wire);
-    let buffered = by_buffer(role, config, deflate, wire, &reads, two_steps);
+    let buffered = by_buffer(role, config, deflate, wire, &reads, two_steps, stale_probe);
     assert_eq!(buffered, reference, "ReceiveBuffer");
 
     // A fixed buffer as large as the input, and a fixed scratch space: the connection's
@@ -153,15 +157,31 @@ impl Reads<'_> {
     }
 }
 
-fn by_buffer(role: Role, config: Config, deflate: bool, wire: &[u8], sizes: &[usize; 4], two_steps: bool) -> Seen {
+fn by_buffer(
+    role: Role,
+    config: Config,
+    deflate: bool,
+    wire: &[u8],
+    sizes: &[usize; 4],
+    two_steps: bool,
+    stale_probe: bool,
+) -> Seen {
     let mut conn = connection(role, config, deflate);
     let mut buf = ReceiveBuffer::with_read_size(sizes[0].min(8192));
     let mut reads = Reads { wire, pos: 0, sizes, turn: 0 };
     let mut messages = Vec::new();
+    let mut previous = None;
     let error = loop {
         let next = if two_steps {
             match buf.next(&mut conn) {
-                Ok(Some(found)) => buf.message(found, &mut conn).map(|m| Some(logical(m))),
+                Ok(Some(found)) => {
+                    if let Some(stale) = previous.replace(found).filter(|_| stale_probe) {
+                        // Taken before this `next`: refused, and nothing changes (the
+                        // comparison with the events below would see it).
+                        assert_eq!(buf.message(stale, &mut conn), Err(Error::Misuse(Misuse::StaleFound)));
+                    }
+                    buf.message(found, &mut conn).map(|m| Some(logical(m)))
+                }
                 Ok(None) => Ok(None),
                 Err(e) => Err(e),
             }
