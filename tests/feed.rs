@@ -151,3 +151,13 @@ async fn feeding_invalid_text_is_refused_and_feeding_after_a_failed_write_fails(
     assert!(ws.feed(MessageKind::Text, b"again").await.is_err(), "a failed write is sticky");
     assert!(ws.flush().await.is_err());
 }
+
+#[tokio::test]
+async fn feeding_a_split_writer_after_a_failed_write_fails() {
+    let (ws, _counts, peer) = pair(1 << 20);
+    let (_reader, writer) = ws.split();
+    drop(peer);
+    assert!(matches!(writer.send_text("into a closed pipe").await, Err(WsError::Io(_))));
+    assert!(writer.feed(MessageKind::Text, b"again").await.is_err(), "a failed write is sticky");
+    assert!(writer.flush().await.is_err());
+}

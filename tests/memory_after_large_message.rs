@@ -259,3 +259,44 @@ fn sends_on_a_failed_split_writer_do_not_pile_up_output() {
         assert!(grown <= (FEED_LIMIT + 4 * KIB) as isize, "{grown} bytes kept after 1,000 failed sends");
     });
 }
+
+/// Sends cancelled midway while the peer reads slowly (each polled once, then dropped) keep
+/// only what waits, not everything they ever wrote: the output buffer drops its written part
+/// before a new message goes behind the unwritten rest.
+#[cfg(feature = "tokio")]
+#[test]
+fn cancelled_sends_to_a_slow_reader_keep_only_what_waits() {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+    use tokio::io::{AsyncRead, ReadBuf};
+    use wsproto::adapters::async_ws::FEED_LIMIT;
+    use wsproto::adapters::tokio::WebSocket;
+
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    runtime.block_on(async {
+        let (server_io, mut peer) = tokio::io::duplex(4 * KIB);
+        let mut ws = WebSocket::from_connection(server_io, Connection::new(Role::Server, Config::new()), &[]);
+        let payload = vec![7u8; 16 * KIB];
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut sink = [0u8; 4 * KIB];
+        let mut peak_growth = 0;
+        let before = live();
+        for _ in 0..300 {
+            // One poll: the pipe takes what fits, the rest waits; then the send is dropped.
+            let _ = pin!(ws.send_binary(&payload)).as_mut().poll(&mut cx);
+            // The peer reads what the pipe holds.
+            loop {
+                let mut buf = ReadBuf::new(&mut sink);
+                match std::pin::Pin::new(&mut peer).poll_read(&mut cx, &mut buf) {
+                    Poll::Ready(Ok(())) if !buf.filled().is_empty() => {}
+                    _ => break,
+                }
+            }
+            peak_growth = peak_growth.max(live() - before);
+        }
+        // 300 sends wrote about 1.2 MB; what waits is at most FEED_LIMIT plus a message, in a
+        // buffer that may have doubled once.
+        assert!(peak_growth <= (3 * FEED_LIMIT) as isize, "{peak_growth} bytes held");
+    });
+}

@@ -349,7 +349,10 @@ impl<S: AsyncStream<R>, R: Runtime> Core<S, R> {
         &mut self,
         f: impl FnOnce(&mut Connection, &mut Vec<u8>) -> Result<(), crate::Error>,
     ) -> Result<(), WsError> {
+        // No wait before the command: our Close frame is queued at once, so that the close
+        // deadline, not the write deadline, bounds a close behind a stalled write.
         self.writable()?;
+        drop_written(&mut self.out, &mut self.pos);
         self.take_output_buffer();
         f(&mut self.conn, &mut self.out)?;
         stamp::<R>(&mut self.conn, self.epoch);
@@ -466,6 +469,7 @@ impl<S: AsyncStream<R>, R: Runtime> Core<S, R> {
         if self.out.len() - self.pos >= FEED_LIMIT {
             self.flush().await?;
         }
+        drop_written(&mut self.out, &mut self.pos);
         self.take_output_buffer();
         Ok(())
     }

@@ -163,6 +163,14 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
         // write failed or was cancelled), they are written first, or the failure is returned
         // before anything more is encoded.
         self.make_room().await?;
+        self.encode_and_flush(f).await
+    }
+
+    /// Encodes with `f` and writes out what the connection produced, without waiting first.
+    async fn encode_and_flush(
+        &self,
+        f: impl FnOnce(&mut Connection, &mut Vec<u8>) -> Result<(), crate::Error>,
+    ) -> Result<(), WsError> {
         {
             let mut s = lock(&self.core.shared);
             let Shared { conn, out, epoch } = &mut *s;
@@ -172,8 +180,19 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
         flush_shared(&self.core).await
     }
 
-    /// Writes what waits in the shared output first when [`FEED_LIMIT`] bytes or more wait.
+    /// Fails when a write failed before, as far as can be told without waiting (a send that
+    /// holds the writer finds out itself).
+    fn writable(&self) -> Result<(), WsError> {
+        match self.core.writer.try_lock().and_then(|w| w.broken) {
+            Some(failure) => Err(failure.error()),
+            None => Ok(()),
+        }
+    }
+
+    /// [`writable`](Self::writable), then writes what waits in the shared output first when
+    /// [`FEED_LIMIT`] bytes or more wait.
     async fn make_room(&self) -> Result<(), WsError> {
+        self.writable()?;
         if lock(&self.core.shared).out.len() >= FEED_LIMIT {
             flush_shared(&self.core).await?;
         }
@@ -331,8 +350,10 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
     /// As for [`send_prepared_batch`](Self::send_prepared_batch): when the connection refuses
     /// a message, the messages before it have been sent or queued.
     pub fn try_send_prepared_batch<M: Borrow<PreparedMessage>>(&self, msgs: &[M]) -> Result<TrySend, WsError> {
-        match msgs {
-            [msg] => self.try_send_chunks::<1, 2>(core::slice::from_ref(msg)),
+        // A list of frames (and of buffers to write) as long as the batch needs.
+        match msgs.len() {
+            1 => self.try_send_chunks::<1, 2>(msgs),
+            ..=BATCH => self.try_send_chunks::<BATCH, { BATCH + 1 }>(msgs),
             _ => self.try_send_chunks::<FANOUT_BATCH, { FANOUT_BATCH + 1 }>(msgs),
         }
     }
@@ -390,6 +411,7 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
                     inflight.clear();
                     core::mem::swap(out, inflight);
                 } else {
+                    drop_written(inflight, pos);
                     inflight.append(out);
                 }
                 refused
@@ -426,7 +448,9 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
     /// # Errors
     /// As for [`send`](Self::send).
     pub async fn close(&self, code: CloseCode, reason: &str) -> Result<(), WsError> {
-        self.command(close_command(CloseFrame::new(code, reason))).await
+        // Queued at once, behind whatever waits: the close deadline starts now.
+        self.writable()?;
+        self.encode_and_flush(close_command(CloseFrame::new(code, reason))).await
     }
 
     /// What to do with the transport now.
@@ -571,6 +595,7 @@ pub(super) async fn write_shared<'f, S: AsyncStream<R>, R: Runtime>(
                 inflight.clear();
                 core::mem::swap(&mut s.out, inflight);
             } else {
+                drop_written(inflight, pos);
                 inflight.append(&mut s.out);
             }
         }

@@ -126,6 +126,16 @@ pub(super) async fn write_out<W: AsyncStream<R> + ?Sized, R: Runtime>(
     .await
 }
 
+/// Drops the written part of an output buffer before more is appended behind what is still
+/// unwritten: the buffer then holds only what waits (bounded by the callers), not everything a
+/// run of cancelled or partial writes ever sent.
+pub(super) fn drop_written(out: &mut Vec<u8>, pos: &mut usize) {
+    if *pos > 0 {
+        out.drain(..*pos);
+        *pos = 0;
+    }
+}
+
 /// Writes `slices` (at least one): one buffer with a plain write, several with one vectored
 /// write. On a socket a plain write is `send`, which skips the file layer that `writev` goes
 /// through (the file's position lock and checks) and copies no list of buffers: the common case
@@ -195,7 +205,7 @@ impl<'a, 'f> Unwritten<'a, 'f> {
     /// How many parts may be left to write, at most: the output buffer's rest and the frames
     /// not written whole.
     pub(super) fn parts(&self) -> usize {
-        1 + self.frames.len() - self.next.min(self.frames.len())
+        usize::from(*self.pos < self.out.len()) + self.frames.len() - self.next.min(self.frames.len())
     }
 
     /// Records `n` more bytes written.
