@@ -15,7 +15,7 @@ use wsproto::{Config, Connection, KeySource, Message, MessageKind, Role};
 
 #[path = "support/counting_stream.rs"]
 mod counting_stream;
-use counting_stream::{Counting, Counts};
+use counting_stream::{Counting, Counts, receive_texts};
 
 /// A server over a counted duplex pipe of `capacity` bytes, and a client on the other end.
 fn pair(capacity: usize) -> (WebSocket<Counting<DuplexStream>>, Counts, WebSocket<DuplexStream>) {
@@ -28,18 +28,6 @@ fn pair(capacity: usize) -> (WebSocket<Counting<DuplexStream>>, Counts, WebSocke
 
 fn text(i: usize) -> String {
     format!("tick {i} {}", "x".repeat(100))
-}
-
-/// Receives `n` text messages (fails instead of hanging when they do not come).
-async fn receive_texts(ws: &mut WebSocket<DuplexStream>, n: usize) -> Vec<String> {
-    let mut got = Vec::new();
-    while got.len() < n {
-        match timeout(Duration::from_secs(10), ws.recv()).await.expect("no message within 10 s").unwrap() {
-            Message::Text(t) => got.push(t.to_owned()),
-            other => panic!("{other:?}"),
-        }
-    }
-    got
 }
 
 /// All writes, vectored and plain.

@@ -17,7 +17,7 @@ use wsproto::{CloseCode, Config, Connection, Error, KeySource, Message, MessageK
 
 #[path = "support/counting_stream.rs"]
 mod counting_stream;
-use counting_stream::{Counting, Counts};
+use counting_stream::{Counting, Counts, receive_texts};
 
 /// A server over a counted duplex pipe (1 MiB: every batch here fits at once), and a client
 /// on the other end.
@@ -35,18 +35,6 @@ fn prepared_texts(range: std::ops::Range<usize>, config: &Config) -> Vec<Prepare
 
 fn texts(range: std::ops::Range<usize>) -> Vec<String> {
     range.map(|i| format!("message {i}")).collect()
-}
-
-/// Receives `n` text messages (a test fails instead of hanging when they do not come).
-async fn receive_texts(ws: &mut WebSocket<DuplexStream>, n: usize) -> Vec<String> {
-    let mut got = Vec::new();
-    while got.len() < n {
-        match timeout(Duration::from_secs(10), ws.recv()).await.expect("no message within 10 s").unwrap() {
-            Message::Text(t) => got.push(t.to_owned()),
-            other => panic!("{other:?}"),
-        }
-    }
-    got
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
-//! A tokio stream wrapper that counts the writes made on it, shared by the tests that count
-//! system calls (`prepared_batch.rs`, `feed.rs`); included with
+//! A tokio stream wrapper that counts the writes made on it, and a bounded receive, shared by
+//! the tests that count system calls (`prepared_batch.rs`, `feed.rs`); included with
 //! `#[path = "support/counting_stream.rs"] mod counting_stream;`.
 
 // Each test crate includes this module separately and uses only part of it.
@@ -11,7 +11,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
+use tokio::time::timeout;
+use wsproto::Message;
+use wsproto::adapters::tokio::WebSocket;
 
 /// A tokio stream wrapper that takes vectored writes (a duplex pipe does not: it would write
 /// the first buffer only) and counts the write calls made on it: vectored ones, and plain ones
@@ -80,4 +85,16 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counting<S> {
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
+}
+
+/// Receives `n` text messages (a test fails instead of hanging when they do not come).
+pub(crate) async fn receive_texts(ws: &mut WebSocket<DuplexStream>, n: usize) -> Vec<String> {
+    let mut got = Vec::new();
+    while got.len() < n {
+        match timeout(Duration::from_secs(10), ws.recv()).await.expect("no message within 10 s").unwrap() {
+            Message::Text(t) => got.push(t.to_owned()),
+            other => panic!("{other:?}"),
+        }
+    }
+    got
 }
