@@ -276,3 +276,40 @@ fn what_happens_between_time_inputs_is_stamped_by_the_next_one_never_early() {
     assert_eq!(c.poll_timeout(), Some(ms(55_000)));
     assert_eq!(c.handle_timeout(ms(55_000)), Err(Error::Timeout(Timer::KeepAlive)));
 }
+
+/// `wants_time`: whether a time input would change a deadline. A data message sent changes
+/// none unless an idle timeout is set (keepalive looks at what arrives), so an adapter that
+/// stamps after every send reads no clock then; bytes received, a send under an idle timeout
+/// and our Close frame each wait for their stamp until the next time input.
+#[test]
+fn a_time_input_is_wanted_only_when_a_deadline_depends_on_it() {
+    assert!(!client(Config::new()).wants_time(), "no timers, no time");
+
+    let mut c = client(Config::new().keepalive(secs(10), secs(5)));
+    assert!(c.wants_time(), "timers start at the first time input");
+    c.set_time(ms(1_000));
+    assert!(!c.wants_time());
+    c.send_text("hello", &mut Vec::new()).unwrap();
+    assert!(!c.wants_time(), "keepalive does not look at what is sent");
+    assert_eq!(c.poll_timeout(), Some(ms(11_000)));
+    let mut wire = server_text("hi");
+    let mut pos = 0;
+    while c.receive(&mut wire[pos..]).map(|r| (pos += r.consumed, r.event.is_some()).1).unwrap() {}
+    assert!(c.wants_time(), "bytes received wait for their stamp");
+    c.set_time(ms(2_000));
+    assert!(!c.wants_time());
+    assert_eq!(c.poll_timeout(), Some(ms(12_000)));
+
+    let mut c = client(Config::new().idle_timeout(secs(30)));
+    c.set_time(ms(1_000));
+    c.send_text("hello", &mut Vec::new()).unwrap();
+    assert!(c.wants_time(), "under an idle timeout a send restarts it when stamped");
+    c.set_time(ms(5_000));
+    assert!(!c.wants_time());
+    assert_eq!(c.poll_timeout(), Some(ms(35_000)));
+
+    let mut c = client(Config::new().close_timeout(secs(5)));
+    c.set_time(ms(1_000));
+    c.close(CloseFrame::with_code(CloseCode::NORMAL), &mut Vec::new()).unwrap();
+    assert!(c.wants_time(), "our Close frame waits for its stamp");
+}

@@ -369,9 +369,9 @@ impl<S: Timeouts> WebSocket<S> {
     }
 
     /// Tells the connection the time (stamping what it just did), reading the clock only when
-    /// it has timers.
+    /// a deadline depends on it ([`Connection::wants_time`]).
     fn stamp(&mut self) {
-        if self.conn.uses_timers() {
+        if self.conn.wants_time() {
             self.conn.set_time(self.now());
         }
     }

@@ -13,6 +13,8 @@ mod handshake;
 mod inbox;
 mod pool;
 #[cfg(feature = "tokio")]
+mod send_now;
+#[cfg(feature = "tokio")]
 pub mod tokio;
 
 pub use error::WsError;

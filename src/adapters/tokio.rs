@@ -80,6 +80,10 @@ impl Runtime for Tokio {
             _ => unreachable!("a poll_fn that is always ready runs `f` at its first poll"),
         }
     }
+
+    fn send_now<S: 'static>(stream: &S, bufs: &[IoSlice<'_>]) -> Option<io::Result<usize>> {
+        super::send_now::send_now(stream, bufs)
+    }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + ?Sized> sealed::Stream<Tokio> for S {}

@@ -143,6 +143,30 @@ impl Connection {
         c.keepalive_interval.is_some() || c.close_timeout.is_some() || c.idle_timeout.is_some()
     }
 
+    /// Whether the connection waits for a time input: timers are configured and either no time
+    /// was given yet or something happened since the last one that a deadline depends on
+    /// (bytes received, a data message with an idle timeout set, our Close frame). After a
+    /// command, an adapter that reads its clock only to stamp what the command did can skip
+    /// the read when this is `false` (a broadcast sends without one clock read per
+    /// connection); [`set_time`](Self::set_time) would change no deadline.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use wsproto::{Config, Connection, MessageKind, Role, Timestamp};
+    ///
+    /// let config = Config::new().keepalive(Duration::from_secs(20), Duration::from_secs(20));
+    /// let mut server = Connection::new(Role::Server, config);
+    /// assert!(server.wants_time()); // no time given yet
+    /// server.set_time(Timestamp::ZERO);
+    /// let mut out = Vec::new();
+    /// server.send(MessageKind::Text, b"hello", &mut out).unwrap();
+    /// assert!(!server.wants_time()); // keepalive looks at what arrives, not at what is sent
+    /// ```
+    #[must_use]
+    pub fn wants_time(&self) -> bool {
+        self.uses_timers() && (self.timers.now.is_none() || self.timers.unstamped != 0)
+    }
+
     /// Tells the connection the current time. The first call starts the timers (every
     /// baseline begins at this time); later calls stamp what happened since the previous one
     /// (received bytes, data messages, our Close frame) with `now`. Call it after feeding input
@@ -261,10 +285,13 @@ impl Connection {
         self.timers.ping_outstanding = false;
     }
 
-    /// A data message went one way or the other (stamped by the next time input).
+    /// A data message went one way or the other (stamped by the next time input; only the
+    /// idle timeout looks at it, so without one nothing waits for that stamp).
     #[inline]
     pub(super) fn note_data(&mut self) {
-        self.timers.unstamped |= DATA;
+        if self.config.idle_timeout.is_some() {
+            self.timers.unstamped |= DATA;
+        }
     }
 
     /// Our Close frame was sent or queued (stamped by the next time input).

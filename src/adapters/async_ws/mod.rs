@@ -106,10 +106,11 @@ pub(super) fn now<R: Runtime>(epoch: R::Instant) -> Timestamp {
     Timestamp::from_duration(R::since(epoch))
 }
 
-/// Tells `conn` the time (stamping what it just did), reading the clock only when it has
-/// timers (a clock read per message shows in profiles otherwise).
+/// Tells `conn` the time (stamping what it just did), reading the clock only when a deadline
+/// depends on it ([`Connection::wants_time`]: a clock read per message shows in profiles, and
+/// a send changes no deadline unless an idle timeout is set).
 pub(super) fn stamp<R: Runtime>(conn: &mut Connection, epoch: R::Instant) {
-    if conn.uses_timers() {
+    if conn.wants_time() {
         conn.set_time(now::<R>(epoch));
     }
 }

@@ -36,6 +36,12 @@ pub trait Runtime: sealed::Sealed + Debug + Sized + Send + Sync + 'static {
     /// (a fan-out loop that has spent its task's budget must not see every further write as
     /// "would block").
     fn poll_now<T>(f: impl FnOnce(&mut Context<'_>) -> T) -> T;
+    /// Writes `bufs` to `stream` with one system call, now, when `stream` is a socket of this
+    /// runtime's that can be written without polling; `None` when it is not (poll it). For the
+    /// writes of a `try_send_*`: a fan-out skips the runtime's readiness bookkeeping, which is
+    /// memory of its own per connection. `Some(Err(WouldBlock))`: the socket is full; polling
+    /// it then registers for the wake-up as usual.
+    fn send_now<S: 'static>(stream: &S, bufs: &[IoSlice<'_>]) -> Option<io::Result<usize>>;
 }
 
 /// A byte stream of runtime `R` (tokio's `AsyncRead + AsyncWrite`, or futures-io's): what the

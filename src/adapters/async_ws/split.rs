@@ -336,7 +336,10 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
     ///
     /// # Errors
     /// As for [`WebSocket::send_prepared`]; a failed write is sticky, as for every send.
-    pub fn try_send_prepared(&self, msg: &PreparedMessage) -> Result<TrySend, WsError> {
+    pub fn try_send_prepared(&self, msg: &PreparedMessage) -> Result<TrySend, WsError>
+    where
+        S: 'static,
+    {
         // One message: a list of one frame, not a batch's (the fan-out's hot path).
         self.try_send_chunks::<1, 2>(core::slice::from_ref(msg))
     }
@@ -349,7 +352,10 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
     /// # Errors
     /// As for [`send_prepared_batch`](Self::send_prepared_batch): when the connection refuses
     /// a message, the messages before it have been sent or queued.
-    pub fn try_send_prepared_batch<M: Borrow<PreparedMessage>>(&self, msgs: &[M]) -> Result<TrySend, WsError> {
+    pub fn try_send_prepared_batch<M: Borrow<PreparedMessage>>(&self, msgs: &[M]) -> Result<TrySend, WsError>
+    where
+        S: 'static,
+    {
         // A list of frames (and of buffers to write) as long as the batch needs.
         match msgs.len() {
             1 => self.try_send_chunks::<1, 2>(msgs),
@@ -363,7 +369,10 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
     fn try_send_chunks<const N: usize, const SLICES: usize>(
         &self,
         msgs: &[impl Borrow<PreparedMessage>],
-    ) -> Result<TrySend, WsError> {
+    ) -> Result<TrySend, WsError>
+    where
+        S: 'static,
+    {
         let split = &*self.core;
         let Some(mut w) = split.writer.try_lock() else {
             // Another send is writing: the frames queue behind it, copied.
@@ -508,17 +517,45 @@ impl<S: AsyncStream<R>, R: Runtime> Link for ReadLink<S, R> {
 /// a burst of up to 256 messages goes out in one system call).
 const FANOUT_BATCH: usize = 256;
 
-/// Writes what the stream takes now, polling it with a waker that does nothing (outside the
+/// Writes what the stream takes now: straight to the socket when the runtime can
+/// ([`Runtime::send_now`]: tokio's sockets, without the touch of their readiness), else (and
+/// once the socket is full) polling it with a waker that does nothing (outside the
 /// runtime's budget, see [`Runtime::poll_now`]), with the stream locked once for the writes
 /// and the flush: what it does not take stays in the output (see [`Unwritten`]), for a flush
 /// by a task that waits properly. Up to `SLICES` buffers per vectored write (the output's rest
 /// and the frames: a batch of `N` frames goes out in one write with `N + 1`).
-fn write_now<S: AsyncStream<R>, R: Runtime, const SLICES: usize>(
+fn write_now<S: AsyncStream<R> + 'static, R: Runtime, const SLICES: usize>(
     stream: &Mutex<Stream<S>>,
     mut unwritten: Unwritten<'_, '_>,
 ) -> Result<TrySend, WsError> {
     let half = Half(stream);
     let mut stream = half.stream();
+    // A socket the runtime can write without polling: system calls until it is full.
+    let mut sent_now = false;
+    loop {
+        let mut slices = [IoSlice::new(&[]); SLICES];
+        let count = unwritten.slices(&mut slices);
+        if count == 0 {
+            if sent_now {
+                // Such a socket buffers nothing of its own: nothing to flush.
+                return Ok(TrySend::Sent);
+            }
+            break;
+        }
+        match R::send_now(&*stream, &slices[..count]) {
+            None => break,
+            Some(Ok(0)) => return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into()),
+            Some(Ok(n)) => {
+                sent_now = true;
+                unwritten.advance(n);
+            }
+            Some(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            // Full: the rest waits for a flush, whose poll finds the socket full too and
+            // registers for the wake-up.
+            Some(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(TrySend::Queued),
+            Some(Err(e)) => return Err(e.into()),
+        }
+    }
     R::poll_now(|cx| {
         loop {
             let mut slices = [IoSlice::new(&[]); SLICES];
