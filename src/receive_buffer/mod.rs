@@ -26,7 +26,7 @@ pub struct Found {
     what: What,
     /// The buffer's generation when `next` returned it: a `Found` from an earlier one is
     /// stale ([`Misuse::StaleFound`](crate::Misuse::StaleFound)).
-    generation: u32,
+    generation: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

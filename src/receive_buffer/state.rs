@@ -102,8 +102,9 @@ pub(super) struct Core<S> {
     pub(super) read_limit: usize,
     /// Moves on with every call that may move or overwrite what a `Found` points at (`next`,
     /// moving the kept bytes to the front to make room, releasing): a `Found` given to
-    /// `message` must carry the current one.
-    pub(super) generation: u32,
+    /// `message` must carry the current one. 64 bits: no program lives through 2^64 calls, so
+    /// an old `Found` never matches again after a wrap.
+    pub(super) generation: u64,
 }
 
 impl<S: Space> Core<S> {
