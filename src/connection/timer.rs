@@ -8,8 +8,9 @@
 //! * The first time input is the connection's start: every baseline (last activity, last
 //!   data) begins there, so only differences between timestamps matter and the caller's epoch
 //!   is free (a process clock, a shared clock started hours ago).
-//! * What happens between two time inputs (bytes received, a data message sent or received,
-//!   our Close frame queued) is stamped with the *next* time input. A deadline therefore never
+//! * What happens between two time inputs (bytes received, a data message sent or received
+//!   when an idle timeout is set, our Close frame queued) is stamped with the *next* time
+//!   input ([`Connection::wants_time`] says whether something waits for its stamp). A deadline therefore never
 //!   passes early, however long the caller waited before telling the time; and while something
 //!   waits for its stamp, [`Connection::poll_timeout`] returns the latest time given (a deadline
 //!   already due) so that the caller tells the time at once.
@@ -169,8 +170,10 @@ impl Connection {
 
     /// Tells the connection the current time. The first call starts the timers (every
     /// baseline begins at this time); later calls stamp what happened since the previous one
-    /// (received bytes, data messages, our Close frame) with `now`. Call it after feeding input
-    /// and after commands, as the adapters do; times that go backwards are ignored.
+    /// (received bytes, data messages under an idle timeout, our Close frame) with `now`. Call
+    /// it after feeding input and after commands, as the adapters do (after a command they skip
+    /// it while [`wants_time`](Self::wants_time) is `false`: it would change no deadline);
+    /// times that go backwards are ignored.
     pub fn set_time(&mut self, now: Timestamp) {
         let t = &mut self.timers;
         let now = match t.now {

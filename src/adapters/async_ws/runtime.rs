@@ -32,7 +32,8 @@ pub trait Runtime: sealed::Sealed + Debug + Sized + Send + Sync + 'static {
     /// Ready once `at` has passed; moves `timer` to `at` first if it was set for another time.
     fn poll_timer(timer: &mut Self::Timer, cx: &mut Context<'_>, at: Self::Instant) -> Poll<()>;
     /// Runs `f` with a context whose waker does nothing, outside the runtime's cooperative
-    /// scheduling budget: for the writes of a `try_send_*`, which never wait and never yield
+    /// scheduling budget: for the writes of a `try_send_*` to a stream
+    /// [`send_now`](Self::send_now) does not take, which never wait and never yield
     /// (a fan-out loop that has spent its task's budget must not see every further write as
     /// "would block").
     fn poll_now<T>(f: impl FnOnce(&mut Context<'_>) -> T) -> T;

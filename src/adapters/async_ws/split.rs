@@ -518,9 +518,9 @@ impl<S: AsyncStream<R>, R: Runtime> Link for ReadLink<S, R> {
 const FANOUT_BATCH: usize = 256;
 
 /// Writes what the stream takes now: straight to the socket when the runtime can
-/// ([`Runtime::send_now`]: tokio's sockets, without the touch of their readiness), else (and
-/// once the socket is full) polling it with a waker that does nothing (outside the
-/// runtime's budget, see [`Runtime::poll_now`]), with the stream locked once for the writes
+/// ([`Runtime::send_now`]: tokio's sockets, without the touch of their readiness; a full
+/// socket is `Queued` at once, unpolled), else polling it with a waker that does nothing
+/// (outside the runtime's budget, see [`Runtime::poll_now`]), with the stream locked once for the writes
 /// and the flush: what it does not take stays in the output (see [`Unwritten`]), for a flush
 /// by a task that waits properly. Up to `SLICES` buffers per vectored write (the output's rest
 /// and the frames: a batch of `N` frames goes out in one write with `N + 1`).
@@ -547,7 +547,13 @@ fn write_now<S: AsyncStream<R> + 'static, R: Runtime, const SLICES: usize>(
             Some(Ok(0)) => return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into()),
             Some(Ok(n)) => {
                 sent_now = true;
+                let asked: usize = slices[..count].iter().map(|s| s.len()).sum();
                 unwritten.advance(n);
+                if n < asked {
+                    // A socket takes less only when its buffer is full: the next call would
+                    // answer `WouldBlock`.
+                    return Ok(TrySend::Queued);
+                }
             }
             Some(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => {}
             // Full: the rest waits for a flush, whose poll finds the socket full too and
