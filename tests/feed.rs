@@ -149,3 +149,38 @@ async fn feeding_a_split_writer_after_a_failed_write_fails() {
     assert!(writer.feed(MessageKind::Text, b"again").await.is_err(), "a failed write is sticky");
     assert!(writer.flush().await.is_err());
 }
+
+/// `feed_text` takes a `str`: nothing is checked for UTF-8 again on the way out (counted by
+/// `bytes_checked_on_this_thread`, debug builds only), on the socket, its `Sender` and a split
+/// writer, and the texts arrive as fed.
+#[cfg(debug_assertions)]
+#[tokio::test]
+async fn feed_text_does_not_check_the_text_again() {
+    use wsproto::utf8::bytes_checked_on_this_thread as checked;
+    let (mut ws, counts, mut peer) = pair(1 << 20);
+    let before = checked();
+    for i in 0..3 {
+        ws.feed_text(&text(i)).await.unwrap();
+    }
+    assert_eq!(checked(), before, "feed_text checks nothing");
+    ws.feed(MessageKind::Text, text(3).as_bytes()).await.unwrap();
+    assert_eq!(checked(), before + text(3).len() as u64, "feed checks its bytes once");
+    ws.flush().await.unwrap();
+    assert_eq!(writes(&counts), 1);
+    assert_eq!(receive_texts(&mut peer, 4).await, (0..4).map(text).collect::<Vec<_>>());
+
+    peer.send_text("go").await.unwrap();
+    let (message, mut tx) = ws.recv_with_sender().await.unwrap();
+    assert_eq!(message, Message::Text("go"));
+    let before = checked();
+    tx.feed_text(&text(4)).await.unwrap();
+    tx.flush().await.unwrap();
+    assert_eq!(checked(), before);
+
+    let (_reader, writer) = ws.split();
+    let before = checked();
+    writer.feed_text(&text(5)).await.unwrap();
+    writer.flush().await.unwrap();
+    assert_eq!(checked(), before);
+    assert_eq!(receive_texts(&mut peer, 2).await, (4..6).map(text).collect::<Vec<_>>());
+}

@@ -147,7 +147,7 @@ impl<S: AsyncStream<R>, R: Runtime> WebSocket<S, R> {
     /// # async fn demo(ws: &mut WebSocket<tokio::net::TcpStream>, waiting: &[String])
     /// # -> Result<(), wsproto::adapters::WsError> {
     /// for text in waiting {
-    ///     ws.feed(MessageKind::Text, text.as_bytes()).await?;
+    ///     ws.feed_text(text).await?;
     /// }
     /// ws.flush().await?; // one system call for all of them
     /// # Ok(()) }
@@ -156,7 +156,16 @@ impl<S: AsyncStream<R>, R: Runtime> WebSocket<S, R> {
     /// # Errors
     /// As for [`send`](Self::send).
     pub async fn feed(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), WsError> {
-        self.core.feed(kind, data).await
+        self.core.feed(|c, o| c.send(kind, data, o)).await
+    }
+
+    /// [`feed`](Self::feed) for text the type system already vouches for: a `str` is not
+    /// checked for UTF-8 again (as [`send_text`](Self::send_text)).
+    ///
+    /// # Errors
+    /// As for [`send`](Self::send).
+    pub async fn feed_text(&mut self, text: &str) -> Result<(), WsError> {
+        self.core.feed(|c, o| c.send_text(text, o)).await
     }
 
     /// Writes out everything fed or produced and not yet written. Cancel-safe.
@@ -305,7 +314,15 @@ impl<S: AsyncStream<R>, R: Runtime> Sender<'_, S, R> {
     /// # Errors
     /// As for [`WebSocket::feed`].
     pub async fn feed(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), WsError> {
-        self.core.feed(kind, data).await
+        self.core.feed(|c, o| c.send(kind, data, o)).await
+    }
+
+    /// Feeds a text message without checking the `str` again (see [`WebSocket::feed_text`]).
+    ///
+    /// # Errors
+    /// As for [`WebSocket::feed`].
+    pub async fn feed_text(&mut self, text: &str) -> Result<(), WsError> {
+        self.core.feed(|c, o| c.send_text(text, o)).await
     }
 
     /// Writes out everything fed or produced (see [`WebSocket::flush`]).
@@ -475,9 +492,12 @@ impl<S: AsyncStream<R>, R: Runtime> Core<S, R> {
     }
 
     /// Encodes a message into the output, written by the next flush, send or receive.
-    pub(super) async fn feed(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), WsError> {
+    pub(super) async fn feed(
+        &mut self,
+        encode: impl FnOnce(&mut Connection, &mut Vec<u8>) -> Result<(), crate::Error>,
+    ) -> Result<(), WsError> {
         self.begin_send().await?;
-        self.conn.send(kind, data, &mut self.out)?;
+        encode(&mut self.conn, &mut self.out)?;
         stamp::<R>(&mut self.conn, self.epoch);
         Ok(())
     }

@@ -242,10 +242,25 @@ impl<S: AsyncStream<R>, R: Runtime> WsWriter<S, R> {
     /// # Errors
     /// As for [`send`](Self::send).
     pub async fn feed(&self, kind: MessageKind, data: &[u8]) -> Result<(), WsError> {
+        self.feed_with(|c, o| c.send(kind, data, o)).await
+    }
+
+    /// Feeds a text message without checking the `str` again (see [`WebSocket::feed_text`]).
+    ///
+    /// # Errors
+    /// As for [`send`](Self::send).
+    pub async fn feed_text(&self, text: &str) -> Result<(), WsError> {
+        self.feed_with(|c, o| c.send_text(text, o)).await
+    }
+
+    async fn feed_with(
+        &self,
+        encode: impl FnOnce(&mut Connection, &mut Vec<u8>) -> Result<(), crate::Error>,
+    ) -> Result<(), WsError> {
         self.make_room().await?;
         let mut s = lock(&self.core.shared);
         let Shared { conn, out, epoch } = &mut *s;
-        conn.send(kind, data, out)?;
+        encode(conn, out)?;
         stamp::<R>(conn, *epoch);
         Ok(())
     }

@@ -2,9 +2,9 @@
 //! (encoded, and compressed, once for all connections) with `send_prepared_batch`: every
 //! message waiting for a connection goes out from the shared frames, without a copy, in one
 //! vectored write. `wsproto-send`, for comparison, encodes each message on each connection
-//! (and compresses it, once per connection) with `feed`, and writes everything waiting with one
-//! `flush`, as the peers' `feed` + `flush` do (before session 5: `send_text`, one write per
-//! message).
+//! (and compresses it, once per connection) with `feed_text`, and writes everything waiting
+//! with one `flush`, as the peers' `feed` + `flush` do (before session 5: `send_text`, one write
+//! per message; in session 5: `feed`, which checked the text's UTF-8 again).
 //!
 //! With `--compression deflate` both agree to permessage-deflate with
 //! `DeflateConfig::low_memory()` (what `adapters::tokio::accept` would agree to): the server
@@ -82,7 +82,7 @@ pub async fn serve_send(stream: TcpStream, mut rx: Receiver<Arc<str>>, shared: A
         next_batch(&mut rx, &mut batch).await?;
         // As the peers' `feed` + `flush`: every waiting message encoded, one write for all.
         for text in &batch {
-            ws.feed(MessageKind::Text, text.as_bytes()).await.map_err(|e| e.to_string())?;
+            ws.feed_text(text).await.map_err(|e| e.to_string())?;
         }
         ws.flush().await.map_err(|e| e.to_string())?;
         sent += batch.len();
