@@ -214,3 +214,38 @@ fn a_piece_cut_inside_a_character_is_checked_once() {
     assert_eq!(logical(&fed.ok()), [Logical::Message(MessageKind::Text, text.clone().into_bytes())]);
     assert_eq!(checked() - before, text.len() as u64);
 }
+
+/// The blocking adapter lends a received text message after one check, and a message that is
+/// not UTF-8 fails with 1007 after its Close frame went out (it checked every text message
+/// twice before: the borrow checker kept it from lending and writing in the same call).
+#[cfg(unix)]
+#[test]
+fn the_blocking_adapter_checks_a_text_message_once() {
+    use std::io::Read;
+    use std::os::unix::net::UnixStream;
+
+    use wsproto::adapters::WsError;
+    use wsproto::adapters::blocking::WebSocket;
+
+    let (ours, mut theirs) = UnixStream::pair().unwrap();
+    let (wire, texts) = text_stream();
+    // Then a text frame that is not UTF-8, masked with a zero key (a client's API refuses it).
+    let bad = [0x81, 0x82, 0, 0, 0, 0, 0xff, 0xfe];
+    std::io::Write::write_all(&mut theirs, &wire).unwrap();
+    std::io::Write::write_all(&mut theirs, &bad).unwrap();
+
+    let mut ws = WebSocket::from_connection(ours, server(Config::new()), &[]);
+    let before = checked();
+    for text in &texts {
+        assert_eq!(ws.recv().unwrap(), Message::Text(text));
+    }
+    assert_eq!(checked() - before, total(&texts), "every text byte checked once");
+    match ws.recv() {
+        Err(WsError::Protocol(e)) => assert_eq!(e.close_code().map(u16::from), Some(1007)),
+        other => panic!("{other:?}"),
+    }
+    // Our Close frame 1007 went out: 0x88, length, then the code.
+    let mut head = [0u8; 4];
+    theirs.read_exact(&mut head).unwrap();
+    assert_eq!((head[0], &head[2..]), (0x88, &1007u16.to_be_bytes()[..]));
+}

@@ -334,9 +334,18 @@ pub const DEFAULT_READ_BUFFER: usize = 64 * 1024;
 /// ```
 #[derive(Debug)]
 pub struct WebSocket<S> {
+    link: Link<S>,
+    /// Received bytes and the messages lent from them.
+    inbox: Inbox,
+}
+
+/// Everything of a [`WebSocket`] but its received bytes: a message lent from the inbox leaves
+/// the connection and the stream free to write the reply to a failure (the Close frame of a
+/// 1007) in the same call.
+#[derive(Debug)]
+struct Link<S> {
     stream: S,
     conn: Connection,
-    inbox: Inbox,
     /// Frames produced and not yet written; `out[..pos]` has been written.
     out: Vec<u8>,
     pos: usize,
@@ -361,9 +370,174 @@ impl<S: Timeouts> WebSocket<S> {
     pub fn with_read_buffer(stream: S, conn: Connection, leftover: &[u8], capacity: usize) -> Self {
         let inbox = Inbox::new(capacity, leftover);
         let epoch = Instant::now();
-        Self { stream, conn, inbox, out: Vec::new(), pos: 0, epoch, timeout: None, broken: None }
+        let link = Link { stream, conn, out: Vec::new(), pos: 0, epoch, timeout: None, broken: None };
+        Self { link, inbox }
     }
 
+    /// Receives the next whole message or control frame. Pings are answered and a Close is
+    /// replied to automatically (with the default [`Config`]); they are still
+    /// reported.
+    ///
+    /// # Errors
+    /// [`WsError::Closed`] once the connection is over (the close handshake is complete or the
+    /// peer closed the transport after its Close frame), [`WsError::Protocol`] when the peer broke
+    /// the protocol (the answering Close frame has been sent), [`WsError::Io`] from the stream.
+    pub fn recv(&mut self) -> Result<Message<'_>, WsError> {
+        let found = loop {
+            let next = self.inbox.next(&mut self.link.conn);
+            // After the input: stamps what arrived, and runs a deadline that passed (also while
+            // traffic keeps every read busy).
+            let timers = self.link.tick();
+            match self.link.flush_replies() {
+                // A peer that closed the transport right after its Close frame cannot take our
+                // reply; the close handshake is over all the same.
+                Err(WsError::Io(_)) if self.link.conn.state() == State::Closed => {}
+                other => other?,
+            }
+            timers?;
+            match next {
+                Ok(Some(found)) => break found,
+                Ok(None) => {}
+                Err(e) => return Err(e.into()),
+            }
+            if matches!(self.link.conn.state(), State::Closed)
+                && self.link.conn.transport_action() == TransportAction::Close
+            {
+                return Err(WsError::Closed);
+            }
+            self.link.arm(None)?;
+            let n = match self.link.stream.read(self.inbox.free_space()) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // The next turn runs the timers.
+                Err(e) if self.link.timed_out(&e) => continue,
+                // After the close handshake a reset transport is just the end.
+                Err(_) if self.link.conn.state() == State::Closed => return Err(WsError::Closed),
+                Err(e) => return Err(e.into()),
+            };
+            if n == 0 {
+                return match self.link.conn.receive_eof() {
+                    Ok(()) => Err(WsError::Closed),
+                    Err(e) => Err(e.into()),
+                };
+            }
+            self.inbox.filled(n);
+        };
+        // Text is checked once, as it is lent. A failure (1007) has queued the connection's
+        // Close frame, which goes out before the error is returned (the message borrows only
+        // the inbox).
+        let Self { link, inbox } = self;
+        match inbox.message(found, &mut link.conn) {
+            Ok(message) => Ok(message),
+            Err(e) => {
+                let _ = link.flush_replies();
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Sends a text message.
+    ///
+    /// # Errors
+    /// [`WsError::Protocol`] for a send the connection refuses (after close, after a failure),
+    /// [`WsError::Io`] from the stream.
+    pub fn send_text(&mut self, text: &str) -> Result<(), WsError> {
+        self.link.command(|c, o| c.send_text(text, o))
+    }
+
+    /// Sends a binary message.
+    ///
+    /// # Errors
+    /// As for [`send_text`](Self::send_text).
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), WsError> {
+        self.link.command(|c, o| c.send_binary(data, o))
+    }
+
+    /// Sends a message of either kind (text must be UTF-8).
+    ///
+    /// # Errors
+    /// As for [`send_text`](Self::send_text).
+    pub fn send(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), WsError> {
+        self.link.command(|c, o| c.send(kind, data, o))
+    }
+
+    /// Sends one piece of a streamed message (see [`Connection::send_fragment`]).
+    ///
+    /// # Errors
+    /// As for [`send_text`](Self::send_text).
+    pub fn send_fragment(&mut self, kind: MessageKind, data: &[u8], fin: bool) -> Result<(), WsError> {
+        self.link.command(|c, o| c.send_fragment(kind, data, fin, o))
+    }
+
+    /// Sends a message encoded once for many connections (a server's broadcast; see
+    /// [`PreparedMessage`](crate::PreparedMessage)): its frames are copied into the output
+    /// buffer behind the automatic replies and go out with one write.
+    ///
+    /// # Errors
+    /// As for [`send_text`](Self::send_text); [`Connection::send_prepared`] lists what the
+    /// connection refuses (a client connection refuses every prepared message).
+    pub fn send_prepared(&mut self, msg: &crate::PreparedMessage) -> Result<(), WsError> {
+        self.link.command(|c, o| c.send_prepared(msg, o))
+    }
+
+    /// Sends a Ping.
+    ///
+    /// # Errors
+    /// As for [`send_text`](Self::send_text).
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), WsError> {
+        self.link.command(|c, o| c.ping(payload, o))
+    }
+
+    /// Runs the close handshake to its end: sends our Close frame (unless one was sent),
+    /// discards incoming data until the peer's Close arrives, and then, as a client, waits for
+    /// the server to close the transport (a server returns at once; drop the stream to close
+    /// it). Returns the peer's Close frame, if it sent one. [`Config::close_timeout`] bounds
+    /// the wait (10 s with the adapters' defaults), also while our Close frame cannot be
+    /// written.
+    ///
+    /// # Errors
+    /// [`WsError::Protocol`] with [`Error::Timeout`] when the close deadline passes, or if the
+    /// peer fails the connection meanwhile; [`WsError::Io`] from the stream.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<Option<CloseFrame>, WsError> {
+        if !matches!(self.link.conn.state(), State::Failed) {
+            self.link.command(|c, o| c.close(CloseFrame::new(code, reason), o))?;
+        }
+        let mut peer = None;
+        loop {
+            match self.recv() {
+                Ok(Message::Close(frame)) => peer = Some(frame),
+                Ok(_) => {}
+                Err(WsError::Closed) => return Ok(peer),
+                Err(e) => return Err(e),
+            }
+            if self.link.conn.transport_action() == TransportAction::Close {
+                return Ok(peer);
+            }
+        }
+    }
+
+    /// The connection state machine, for the streaming API and for inspection.
+    pub fn connection(&self) -> &Connection {
+        &self.link.conn
+    }
+
+    /// The stream.
+    pub fn get_ref(&self) -> &S {
+        &self.link.stream
+    }
+
+    /// The stream, mutably (to set timeouts, for example).
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.link.stream
+    }
+
+    /// Gives back the stream.
+    pub fn into_inner(self) -> S {
+        self.link.stream
+    }
+}
+
+impl<S: Timeouts> Link<S> {
     fn now(&self) -> Timestamp {
         Timestamp::from_duration(self.epoch.elapsed())
     }
@@ -419,166 +593,6 @@ impl<S: Timeouts> WebSocket<S> {
     /// Whether an error from the stream is a timeout the adapter set.
     fn timed_out(&self, e: &io::Error) -> bool {
         self.timeout.is_some_and(|t| t.is_some()) && is_timeout(e)
-    }
-
-    /// Receives the next whole message or control frame. Pings are answered and a Close is
-    /// replied to automatically (with the default [`Config`]); they are still
-    /// reported.
-    ///
-    /// # Errors
-    /// [`WsError::Closed`] once the connection is over (the close handshake is complete or the
-    /// peer closed the transport after its Close frame), [`WsError::Protocol`] when the peer broke
-    /// the protocol (the answering Close frame has been sent), [`WsError::Io`] from the stream.
-    pub fn recv(&mut self) -> Result<Message<'_>, WsError> {
-        let found = loop {
-            let next = self.inbox.next(&mut self.conn);
-            // After the input: stamps what arrived, and runs a deadline that passed (also while
-            // traffic keeps every read busy).
-            let timers = self.tick();
-            match self.flush_replies() {
-                // A peer that closed the transport right after its Close frame cannot take our
-                // reply; the close handshake is over all the same.
-                Err(WsError::Io(_)) if self.conn.state() == State::Closed => {}
-                other => other?,
-            }
-            timers?;
-            match next {
-                Ok(Some(found)) => break found,
-                Ok(None) => {}
-                Err(e) => return Err(e.into()),
-            }
-            if matches!(self.conn.state(), State::Closed) && self.conn.transport_action() == TransportAction::Close {
-                return Err(WsError::Closed);
-            }
-            self.arm(None)?;
-            let n = match self.stream.read(self.inbox.free_space()) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                // The next turn runs the timers.
-                Err(e) if self.timed_out(&e) => continue,
-                // After the close handshake a reset transport is just the end.
-                Err(_) if self.conn.state() == State::Closed => return Err(WsError::Closed),
-                Err(e) => return Err(e.into()),
-            };
-            if n == 0 {
-                return match self.conn.receive_eof() {
-                    Ok(()) => Err(WsError::Closed),
-                    Err(e) => Err(e.into()),
-                };
-            }
-            self.inbox.filled(n);
-        };
-        if found.kind() == Some(MessageKind::Text) {
-            // Text is checked when it is lent. A failure (1007) has queued the connection's
-            // Close frame, which goes out before the error is returned; the check is then
-            // repeated for the message returned (the borrow checker cannot lend from one call
-            // and write out on failure of the same call).
-            if let Err(e) = self.inbox.message(found, &mut self.conn) {
-                let _ = self.flush_replies();
-                return Err(e.into());
-            }
-        }
-        Ok(self.inbox.message(found, &mut self.conn)?)
-    }
-
-    /// Sends a text message.
-    ///
-    /// # Errors
-    /// [`WsError::Protocol`] for a send the connection refuses (after close, after a failure),
-    /// [`WsError::Io`] from the stream.
-    pub fn send_text(&mut self, text: &str) -> Result<(), WsError> {
-        self.command(|c, o| c.send_text(text, o))
-    }
-
-    /// Sends a binary message.
-    ///
-    /// # Errors
-    /// As for [`send_text`](Self::send_text).
-    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), WsError> {
-        self.command(|c, o| c.send_binary(data, o))
-    }
-
-    /// Sends a message of either kind (text must be UTF-8).
-    ///
-    /// # Errors
-    /// As for [`send_text`](Self::send_text).
-    pub fn send(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), WsError> {
-        self.command(|c, o| c.send(kind, data, o))
-    }
-
-    /// Sends one piece of a streamed message (see [`Connection::send_fragment`]).
-    ///
-    /// # Errors
-    /// As for [`send_text`](Self::send_text).
-    pub fn send_fragment(&mut self, kind: MessageKind, data: &[u8], fin: bool) -> Result<(), WsError> {
-        self.command(|c, o| c.send_fragment(kind, data, fin, o))
-    }
-
-    /// Sends a message encoded once for many connections (a server's broadcast; see
-    /// [`PreparedMessage`](crate::PreparedMessage)): its frames are copied into the output
-    /// buffer behind the automatic replies and go out with one write.
-    ///
-    /// # Errors
-    /// As for [`send_text`](Self::send_text); [`Connection::send_prepared`] lists what the
-    /// connection refuses (a client connection refuses every prepared message).
-    pub fn send_prepared(&mut self, msg: &crate::PreparedMessage) -> Result<(), WsError> {
-        self.command(|c, o| c.send_prepared(msg, o))
-    }
-
-    /// Sends a Ping.
-    ///
-    /// # Errors
-    /// As for [`send_text`](Self::send_text).
-    pub fn ping(&mut self, payload: &[u8]) -> Result<(), WsError> {
-        self.command(|c, o| c.ping(payload, o))
-    }
-
-    /// Runs the close handshake to its end: sends our Close frame (unless one was sent),
-    /// discards incoming data until the peer's Close arrives, and then, as a client, waits for
-    /// the server to close the transport (a server returns at once; drop the stream to close
-    /// it). Returns the peer's Close frame, if it sent one. [`Config::close_timeout`] bounds
-    /// the wait (10 s with the adapters' defaults), also while our Close frame cannot be
-    /// written.
-    ///
-    /// # Errors
-    /// [`WsError::Protocol`] with [`Error::Timeout`] when the close deadline passes, or if the
-    /// peer fails the connection meanwhile; [`WsError::Io`] from the stream.
-    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<Option<CloseFrame>, WsError> {
-        if !matches!(self.conn.state(), State::Failed) {
-            self.command(|c, o| c.close(CloseFrame::new(code, reason), o))?;
-        }
-        let mut peer = None;
-        loop {
-            match self.recv() {
-                Ok(Message::Close(frame)) => peer = Some(frame),
-                Ok(_) => {}
-                Err(WsError::Closed) => return Ok(peer),
-                Err(e) => return Err(e),
-            }
-            if self.conn.transport_action() == TransportAction::Close {
-                return Ok(peer);
-            }
-        }
-    }
-
-    /// The connection state machine, for the streaming API and for inspection.
-    pub fn connection(&self) -> &Connection {
-        &self.conn
-    }
-
-    /// The stream.
-    pub fn get_ref(&self) -> &S {
-        &self.stream
-    }
-
-    /// The stream, mutably (to set timeouts, for example).
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.stream
-    }
-
-    /// Gives back the stream.
-    pub fn into_inner(self) -> S {
-        self.stream
     }
 
     /// Runs a command and writes what it produced.
