@@ -31,7 +31,9 @@
 //!    (or with no deadline) does nothing: `Ok`, no state change, no keepalive Ping;
 //! 6. before the first time input, `poll_timeout()` is `Some(Timestamp::ZERO)` when timers are
 //!    configured; everything we write is a valid frame sequence for our role that the peer
-//!    reads without error; the peer's valid stream never fails the connection.
+//!    reads without error; the peer's valid stream never fails the connection;
+//! 7. `set_time` while `wants_time()` is false changes no deadline (what lets the adapters skip
+//!    the clock read after a command).
 
 use arbitrary::Arbitrary;
 use core::time::Duration;
@@ -469,11 +471,20 @@ impl Harness {
         let state_before = self.conn.state();
         let action_before = self.conn.transport_action();
         let wants_before = self.conn.wants_transmit();
+        let wants_time = self.conn.wants_time();
         let now = self.stamps.tell(t);
         if !handle {
             self.conn.set_time(ts(t));
             assert_eq!(self.conn.state(), state_before, "set_time changed the state");
             assert_eq!(self.conn.wants_transmit(), wants_before, "set_time queued something");
+            // 7. A time input the connection did not want changes no deadline.
+            if !wants_time {
+                assert_eq!(
+                    self.conn.poll_timeout(),
+                    poll_before,
+                    "set_time({t} ms) moved a deadline while wants_time() was false"
+                );
+            }
             return;
         }
         let result = self.conn.handle_timeout(ts(t));
